@@ -1,0 +1,53 @@
+"""Process settings, read once from the environment (prefix ``ECO2_``) and an optional ``.env`` file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ECO2_", env_file=".env", extra="ignore")
+
+    environment: Literal["local", "test", "dev", "prod"] = "local"
+
+    # PostgreSQL is the source of truth for uploads and analysis jobs.
+    database_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/eco2"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    broker_url: str = "amqp://guest:guest@127.0.0.1:5672//"
+
+    # Signed bearer tokens (HS256) until the identity service issues its own.
+    token_secret: SecretStr = SecretStr("local-development-secret-change-me-32b")
+    token_ttl_seconds: int = 3600
+
+    # S3: locally an embedded moto server; in AWS the regional endpoint (endpoint_url unset).
+    s3_bucket: str = "eco2-images-local"
+    s3_region: str = "ap-northeast-2"
+    s3_endpoint_url: str | None = "http://127.0.0.1:9000"
+    s3_access_key_id: str | None = "local"
+    s3_secret_access_key: SecretStr | None = SecretStr("local-secret")
+    upload_url_ttl_seconds: int = 300
+    upload_max_bytes: int = 10 * 1024 * 1024
+    image_max_pixels: int = 40_000_000
+
+    # Analysis
+    analyzer: Literal["embedded", "openai"] = "embedded"
+    classifier_threshold: float = Field(default=0.6, ge=0.0, le=1.0)
+
+    # OpenAI (used only when analyzer == "openai" and a key is configured).
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    openai_model: str = "gpt-4o"
+    openai_timeout_seconds: float = 20.0
+    openai_requests_per_minute: int = 60
+
+    # Jobs stuck in `queued` longer than this are re-published by the sweeper.
+    queued_job_timeout_seconds: int = 120
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
