@@ -1,0 +1,32 @@
+"""Database engine and sessions. PostgreSQL is the source of truth for uploads and analysis jobs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import Annotated
+
+from fastapi import Depends
+from sqlalchemy import Engine
+from sqlmodel import Session, create_engine
+
+from apps.core.settings import get_settings
+
+
+@lru_cache
+def get_engine() -> Engine:
+    return create_engine(
+        get_settings().database_url,
+        pool_size=10,
+        max_overflow=10,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+    )
+
+
+def get_session() -> Iterator[Session]:
+    with Session(get_engine(), expire_on_commit=False) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]

@@ -1,0 +1,99 @@
+"""Celery on RabbitMQ: one topic exchange, quorum queues that dead-letter into `dead_letter`.
+
+Messages are acknowledged late and requeued when a worker dies; a task that raises is rejected without
+requeue, so RabbitMQ dead-letters it. Publishers and workers both declare the whole topology at start-up:
+a missing dead-letter queue would silently drop dead-lettered messages.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from celery import Celery
+from kombu import Connection, Exchange, Queue
+
+from apps.core.settings import Settings, get_settings
+
+TASK_EXCHANGE = Exchange("eco2.tasks", type="topic", durable=True)
+DEAD_LETTER_EXCHANGE = Exchange("eco2.dead_letter", type="topic", durable=True)
+DELIVERY_LIMIT = 5
+
+
+class QueueName(StrEnum):
+    HIGH_PRIORITY = "high_priority"
+    DEFAULT = "default"
+    LOW_PRIORITY = "low_priority"
+    EXTERNAL_API = "external_api"
+    DEAD_LETTER = "dead_letter"
+
+
+def _work_queue(name: QueueName) -> Queue:
+    return Queue(
+        name.value,
+        exchange=TASK_EXCHANGE,
+        routing_key=name.value,
+        durable=True,
+        queue_arguments={
+            "x-queue-type": "quorum",
+            "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE.name,
+            "x-delivery-limit": DELIVERY_LIMIT,
+        },
+    )
+
+
+WORK_QUEUES = tuple(_work_queue(name) for name in QueueName if name is not QueueName.DEAD_LETTER)
+DEAD_LETTER_QUEUE = Queue(
+    QueueName.DEAD_LETTER.value,
+    exchange=DEAD_LETTER_EXCHANGE,
+    routing_key="#",
+    durable=True,
+    queue_arguments={"x-queue-type": "quorum"},
+)
+
+
+def declare_topology(connection: Connection) -> None:
+    """Declare exchanges and every queue, the dead-letter queue included. Idempotent."""
+    channel = connection.default_channel
+    for queue in (*WORK_QUEUES, DEAD_LETTER_QUEUE):
+        queue.bind(channel).declare()
+
+
+def create_celery(settings: Settings) -> Celery:
+    app = Celery("eco2", broker=settings.broker_url, include=["apps.waste.tasks"])
+    app.conf.update(
+        task_queues=WORK_QUEUES,
+        task_default_queue=QueueName.DEFAULT.value,
+        task_default_exchange=TASK_EXCHANGE.name,
+        task_default_exchange_type="topic",
+        task_default_routing_key=QueueName.DEFAULT.value,
+        task_create_missing_queues=False,
+        task_serializer="json",
+        accept_content=["json"],
+        task_ignore_result=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_acks_on_failure_or_timeout=False,
+        worker_prefetch_multiplier=1,
+        worker_detect_quorum_queues=True,
+        worker_hijack_root_logger=False,
+        broker_transport_options={"confirm_publish": True},
+        broker_connection_timeout=3,
+        broker_connection_retry_on_startup=True,
+        broker_heartbeat=30,
+    )
+    return app
+
+
+celery_app = create_celery(get_settings())
+
+
+def publish_options(queue: QueueName) -> dict[str, Any]:
+    """apply_async options: route to `queue`, and fail fast when the broker is unreachable."""
+    return {
+        "queue": queue.value,
+        "exchange": TASK_EXCHANGE.name,
+        "routing_key": queue.value,
+        "retry": True,
+        "retry_policy": {"max_retries": 1, "interval_start": 0.2, "interval_step": 0.2, "interval_max": 0.5},
+    }

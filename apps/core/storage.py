@@ -1,0 +1,112 @@
+"""S3 access: presigned POST uploads, object inspection and short-lived GET URLs (SigV4 everywhere)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from apps.core.settings import Settings, get_settings
+
+
+@dataclass(frozen=True)
+class PresignedUpload:
+    url: str
+    fields: dict[str, str]
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    size: int
+    content_type: str
+
+
+class ObjectMissing(Exception):
+    """The object was never uploaded (or has been removed)."""
+
+
+def make_s3_client(settings: Settings) -> Any:
+    secret = settings.s3_secret_access_key.get_secret_value() if settings.s3_secret_access_key else None
+    return boto3.client(
+        "s3",
+        region_name=settings.s3_region,
+        endpoint_url=settings.s3_endpoint_url,
+        aws_access_key_id=settings.s3_access_key_id,
+        aws_secret_access_key=secret,
+        config=Config(signature_version="s3v4", retries={"max_attempts": 3, "mode": "standard"}),
+    )
+
+
+@lru_cache
+def get_s3_client() -> Any:
+    return make_s3_client(get_settings())
+
+
+def presign_upload(
+    client: Any, bucket: str, key: str, content_type: str, max_bytes: int, ttl_seconds: int
+) -> PresignedUpload:
+    """A POST policy that only accepts this key, this exact content type and at most max_bytes."""
+    post = client.generate_presigned_post(
+        Bucket=bucket,
+        Key=key,
+        Fields={"Content-Type": content_type},
+        Conditions=[
+            {"Content-Type": content_type},
+            ["content-length-range", 1, max_bytes],
+        ],
+        ExpiresIn=ttl_seconds,
+    )
+    return PresignedUpload(url=post["url"], fields=post["fields"])
+
+
+def head_object(client: Any, bucket: str, key: str) -> StoredObject:
+    try:
+        response = client.head_object(Bucket=bucket, Key=key)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
+            raise ObjectMissing(key) from error
+        raise
+    return StoredObject(size=int(response["ContentLength"]), content_type=response.get("ContentType", ""))
+
+
+def read_object(client: Any, bucket: str, key: str) -> bytes:
+    try:
+        response = client.get_object(Bucket=bucket, Key=key)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
+            raise ObjectMissing(key) from error
+        raise
+    data: bytes = response["Body"].read()
+    return data
+
+
+def presign_get(client: Any, bucket: str, key: str, ttl_seconds: int) -> str:
+    url: str = client.generate_presigned_url(
+        "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=ttl_seconds
+    )
+    return url
+
+
+def ensure_bucket(client: Any, bucket: str, region: str, allowed_origins: list[str]) -> None:
+    """Create the bucket if needed (local embedded S3); production buckets are owned by Pulumi."""
+    try:
+        client.head_bucket(Bucket=bucket)
+    except ClientError:
+        client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
+    client.put_bucket_cors(
+        Bucket=bucket,
+        CORSConfiguration={
+            "CORSRules": [
+                {
+                    "AllowedMethods": ["POST", "GET"],
+                    "AllowedOrigins": allowed_origins,
+                    "AllowedHeaders": ["*"],
+                    "MaxAgeSeconds": 3000,
+                }
+            ]
+        },
+    )

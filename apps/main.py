@@ -1,0 +1,84 @@
+"""ASGI apps. Each domain can run as its own service; the gateway mounts them all, as the ALB routes them.
+
+uvicorn --factory apps.main:create_gateway          # every domain under /api/v1 (local runs)
+ECO2_SERVICE=waste uvicorn --factory apps.main:create_service   # one domain (one Deployment each)
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, HTTPException
+from sqlalchemy import text
+from sqlmodel import Session
+
+from apps.core.db import get_engine
+from apps.core.queue import celery_app, declare_topology
+from apps.waste.exceptions import ScanError, scan_error_handler
+
+logger = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+# Domain name → module exposing `router`, imported on demand: a one-domain service loads only its own code.
+DOMAIN_ROUTERS = {
+    "auth": "apps.auth.router",
+    "users": "apps.users.router",
+    "waste": "apps.waste.router",
+    "recycling": "apps.recycling.router",
+    "locations": "apps.locations.router",
+}
+
+
+def _declare_queues() -> None:
+    try:
+        with celery_app.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1, timeout=3)
+            declare_topology(connection)
+    except Exception as error:  # the API must start without the broker; the sweeper publishes later
+        logger.warning("could not declare the queue topology at start-up: %s", error)
+
+
+def create_app(domains: Iterable[str]) -> FastAPI:
+    selected = list(domains)
+    unknown = sorted(set(selected) - set(DOMAIN_ROUTERS))
+    if unknown:
+        raise ValueError(f"unknown service(s) {unknown}; choose from {sorted(DOMAIN_ROUTERS)}")
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if "waste" in selected:
+            _declare_queues()
+        yield
+
+    app = FastAPI(title="Eco² API", version="0.1.0", lifespan=lifespan)
+    for domain in selected:
+        module = importlib.import_module(DOMAIN_ROUTERS[domain])
+        app.include_router(module.router, prefix=f"{API_PREFIX}/{domain}")
+    app.add_exception_handler(ScanError, scan_error_handler)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    def readyz() -> dict[str, str]:
+        try:
+            with Session(get_engine()) as session:
+                session.execute(text("SELECT 1"))
+        except Exception as error:
+            raise HTTPException(503, detail=f"database unavailable: {type(error).__name__}") from error
+        return {"status": "ready"}
+
+    return app
+
+
+def create_gateway() -> FastAPI:
+    return create_app(DOMAIN_ROUTERS)
+
+
+def create_service() -> FastAPI:
+    return create_app([os.environ.get("ECO2_SERVICE", "")])

@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Header
+
+from apps.core.storage import get_s3_client
+
+S3Dep = Annotated[Any, Depends(get_s3_client)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", min_length=1, max_length=200, description="repeat-safe submission key"),
+]

@@ -1,0 +1,46 @@
+"""The analysis pipeline a worker runs for one job: photo → classification → disposal rules → answer."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from apps.core.images import decode_image
+from apps.core.settings import Settings
+from apps.core.storage import presign_get, read_object
+from apps.waste.analysis.coach import compose_answer
+from apps.waste.analysis.embedded import EmbeddedAnalyzer
+from apps.waste.analysis.hint import classify_hint, merge
+from apps.waste.analysis.types import Analyzer, Answer, Classification, ImageInput
+from apps.waste.models import AnalysisJob, Upload
+from apps.waste.schemas import AnalysisResult
+
+PRESIGNED_GET_TTL_SECONDS = 120
+
+
+@lru_cache
+def embedded_analyzer(threshold: float) -> EmbeddedAnalyzer:
+    """One model session per worker process, loaded on first use."""
+    return EmbeddedAnalyzer(threshold=threshold)
+
+
+def load_image(s3: Any, settings: Settings, upload: Upload, with_url: bool) -> ImageInput:
+    data = read_object(s3, settings.s3_bucket, upload.object_key)
+    image = decode_image(data, upload.content_type, settings.image_max_pixels)
+    url = (
+        presign_get(s3, settings.s3_bucket, upload.object_key, PRESIGNED_GET_TTL_SECONDS)
+        if with_url
+        else None
+    )
+    return ImageInput(data=data, content_type=upload.content_type, image=image, url=url)
+
+
+def classify(analyzer: Analyzer, image: ImageInput, hint: str | None) -> Classification:
+    """Read the photo, then let a confident hint settle what the photo left uncertain."""
+    from_image = analyzer.analyze(image, hint)
+    return merge(from_image, classify_hint(hint) if hint else None)
+
+
+def answer_for(classification: Classification, job: AnalysisJob) -> AnalysisResult:
+    answer: Answer = compose_answer(classification)
+    return AnalysisResult(answer=answer)

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Request, Response, status
+
+from apps.core.db import SessionDep
+from apps.core.dependencies import SettingsDep
+from apps.users.dependencies import CurrentUser
+from apps.waste import service
+from apps.waste.dependencies import IdempotencyKey, S3Dep
+from apps.waste.models import AnalysisJob
+from apps.waste.schemas import (
+    AnalysisAccepted,
+    AnalysisCreate,
+    AnalysisRead,
+    AnalysisResult,
+    UploadCreate,
+    UploadCreated,
+)
+
+router = APIRouter(tags=["waste"])
+
+
+@router.post("/uploads", response_model=UploadCreated, status_code=status.HTTP_201_CREATED)
+def create_upload(
+    body: UploadCreate, user: CurrentUser, session: SessionDep, s3: S3Dep, settings: SettingsDep
+) -> UploadCreated:
+    """Reserve a server-chosen key and return a presigned POST (size and content type bound, short TTL)."""
+    new = service.create_upload(session, s3, settings, user.id, body.content_type, body.size_bytes)
+    return UploadCreated(
+        upload_id=new.upload.id,
+        object_key=new.upload.object_key,
+        upload_url=new.presigned.url,
+        upload_fields=new.presigned.fields,
+        max_bytes=new.upload.max_bytes,
+        expires_at=new.upload.expires_at,
+    )
+
+
+def _poll_url(request: Request, job_id: uuid.UUID) -> str:
+    return str(request.url_for("read_analysis", job_id=job_id).path)
+
+
+@router.post("/analyses", response_model=AnalysisAccepted, status_code=status.HTTP_202_ACCEPTED)
+def create_analysis(
+    body: AnalysisCreate,
+    request: Request,
+    response: Response,
+    user: CurrentUser,
+    session: SessionDep,
+    s3: S3Dep,
+    settings: SettingsDep,
+    idempotency_key: IdempotencyKey = None,
+) -> AnalysisAccepted:
+    """Verify the uploaded photo, record the job, then publish it. Repeats with the same Idempotency-Key
+    return the same job."""
+    submission = service.submit_analysis(session, s3, settings, user.id, body, idempotency_key)
+    if submission.created:
+        service.publish(session, submission.job)
+    poll_url = _poll_url(request, submission.job.id)
+    response.headers["Location"] = poll_url
+    return AnalysisAccepted(job_id=submission.job.id, status=submission.job.status, poll_url=poll_url)
+
+
+def _read(job: AnalysisJob) -> AnalysisRead:
+    return AnalysisRead(
+        job_id=job.id,
+        status=job.status,
+        created_at=job.created_at,
+        finished_at=job.finished_at,
+        result=AnalysisResult.model_validate(job.result) if job.result is not None else None,
+        error=job.error,
+    )
+
+
+@router.get("/analyses/{job_id}", response_model=AnalysisRead, name="read_analysis")
+def read_analysis(job_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> AnalysisRead:
+    return _read(service.get_job(session, user.id, job_id))

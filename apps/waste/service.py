@@ -1,0 +1,195 @@
+"""The scan flow: presigned upload slots, verified analysis requests, and publishing after commit."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from kombu.exceptions import OperationalError
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from apps.core.images import EXTENSION_BY_CONTENT_TYPE, InvalidImage, decode_image
+from apps.core.queue import QueueName, celery_app, publish_options
+from apps.core.settings import Settings
+from apps.core.storage import ObjectMissing, PresignedUpload, head_object, presign_upload, read_object
+from apps.core.time import utcnow
+from apps.waste import exceptions as errors
+from apps.waste.jobs import mark_published
+from apps.waste.models import AnalysisJob, JobEvent, JobStatus, Upload, UploadStatus
+from apps.waste.schemas import AnalysisCreate
+
+logger = logging.getLogger(__name__)
+
+TASK_BY_QUEUE = {QueueName.HIGH_PRIORITY: "waste.analyze", QueueName.EXTERNAL_API: "waste.analyze_external"}
+
+# How long after its URL expires an upload may still be submitted for analysis.
+UPLOAD_CLAIM_WINDOW = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class NewUpload:
+    upload: Upload
+    presigned: PresignedUpload
+
+
+@dataclass(frozen=True)
+class Submission:
+    job: AnalysisJob
+    created: bool
+
+
+def create_upload(
+    session: Session,
+    s3: Any,
+    settings: Settings,
+    user_id: uuid.UUID,
+    content_type: str,
+    size_bytes: int | None,
+) -> NewUpload:
+    if size_bytes is not None and size_bytes > settings.upload_max_bytes:
+        raise errors.UploadTooLarge(
+            f"the photo is {size_bytes} bytes; the limit is {settings.upload_max_bytes}"
+        )
+    upload_id = uuid.uuid4()
+    key = f"scans/{user_id}/{upload_id}.{EXTENSION_BY_CONTENT_TYPE[content_type]}"
+    presigned = presign_upload(
+        s3, settings.s3_bucket, key, content_type, settings.upload_max_bytes, settings.upload_url_ttl_seconds
+    )
+    upload = Upload(
+        id=upload_id,
+        user_id=user_id,
+        object_key=key,
+        content_type=content_type,
+        max_bytes=settings.upload_max_bytes,
+        expires_at=utcnow() + timedelta(seconds=settings.upload_url_ttl_seconds) + UPLOAD_CLAIM_WINDOW,
+    )
+    session.add(upload)
+    session.commit()
+    return NewUpload(upload=upload, presigned=presigned)
+
+
+def _existing_submission(
+    session: Session, user_id: uuid.UUID, idempotency_key: str, request: AnalysisCreate
+) -> Submission | None:
+    job = session.exec(
+        select(AnalysisJob).where(
+            col(AnalysisJob.user_id) == user_id, col(AnalysisJob.idempotency_key) == idempotency_key
+        )
+    ).first()
+    if job is None:
+        return None
+    if job.upload_id != request.upload_id:
+        raise errors.IdempotencyKeyReused("this Idempotency-Key was already used for a different upload")
+    return Submission(job=job, created=False)
+
+
+def verify_upload(
+    session: Session, s3: Any, settings: Settings, user_id: uuid.UUID, upload_id: uuid.UUID
+) -> Upload:
+    """The caller's own, unused, unexpired upload whose stored object is a real image within the limits."""
+    upload = session.get(Upload, upload_id)
+    if upload is None or upload.user_id != user_id:
+        raise errors.UploadNotFound("no such upload")
+    if upload.status != UploadStatus.PENDING:
+        raise errors.UploadAlreadyUsed("this upload was already submitted for analysis")
+    if upload.expires_at < utcnow():
+        raise errors.UploadExpired("this upload has expired; request a new upload URL")
+    try:
+        stored = head_object(s3, settings.s3_bucket, upload.object_key)
+    except ObjectMissing as error:
+        raise errors.UploadNotReceived("the photo has not been uploaded yet") from error
+    if stored.size > upload.max_bytes:
+        raise errors.UploadTooLarge(
+            f"the stored photo is {stored.size} bytes; the limit is {upload.max_bytes}"
+        )
+    if stored.content_type != upload.content_type:
+        raise errors.UploadRejected(
+            f"the stored photo has content type {stored.content_type!r}, not {upload.content_type!r}"
+        )
+    data = read_object(s3, settings.s3_bucket, upload.object_key)
+    try:
+        decode_image(data, upload.content_type, settings.image_max_pixels)
+    except InvalidImage as error:
+        raise errors.UploadRejected(str(error)) from error
+    return upload
+
+
+def analysis_queue(settings: Settings) -> QueueName:
+    """OpenAI calls wait on the network and are rate limited: they get their own queue and workers."""
+    if settings.analyzer == "openai" and settings.openai_api_key is not None:
+        return QueueName.EXTERNAL_API
+    return QueueName.HIGH_PRIORITY
+
+
+def submit_analysis(
+    session: Session,
+    s3: Any,
+    settings: Settings,
+    user_id: uuid.UUID,
+    request: AnalysisCreate,
+    idempotency_key: str | None,
+) -> Submission:
+    """Verify the upload, then insert the job and consume the upload in one transaction. Does not publish."""
+    if idempotency_key is not None:
+        existing = _existing_submission(session, user_id, idempotency_key, request)
+        if existing is not None:
+            return existing
+    upload = verify_upload(session, s3, settings, user_id, request.upload_id)
+    job = AnalysisJob(
+        user_id=user_id,
+        upload_id=upload.id,
+        idempotency_key=idempotency_key,
+        hint=request.hint.strip() if request.hint and request.hint.strip() else None,
+        latitude=request.latitude,
+        longitude=request.longitude,
+        queue=analysis_queue(settings).value,
+    )
+    consumed = session.execute(
+        update(Upload)
+        .where(col(Upload.id) == upload.id, col(Upload.status) == UploadStatus.PENDING.value)
+        .values(status=UploadStatus.CONSUMED.value, consumed_at=utcnow())
+    )
+    if consumed.rowcount != 1:  # type: ignore[attr-defined]
+        session.rollback()
+        raise errors.UploadAlreadyUsed("this upload was already submitted for analysis")
+    session.add(job)
+    session.add(JobEvent(job_id=job.id, status=JobStatus.QUEUED))
+    try:
+        session.commit()
+    except IntegrityError:
+        # A concurrent request with the same Idempotency-Key (or upload) won the race.
+        session.rollback()
+        if idempotency_key is not None:
+            existing = _existing_submission(session, user_id, idempotency_key, request)
+            if existing is not None:
+                return existing
+        raise errors.UploadAlreadyUsed("this upload was already submitted for analysis") from None
+    return Submission(job=job, created=True)
+
+
+def publish(session: Session, job: AnalysisJob) -> bool:
+    """Publish a committed job. If the broker is unreachable the job stays queued and the sweeper retries."""
+    try:
+        enqueue_analysis(job.id, QueueName(job.queue))
+    except OperationalError as error:
+        logger.warning("broker unavailable; job %s stays queued for the sweeper: %s", job.id, error)
+        return False
+    mark_published(session, job.id)
+    return True
+
+
+def enqueue_analysis(job_id: uuid.UUID, queue: QueueName) -> None:
+    """Publish by task name (with publisher confirms) so the API never imports the worker's code."""
+    celery_app.send_task(TASK_BY_QUEUE[queue], args=[str(job_id)], **publish_options(queue))
+
+
+def get_job(session: Session, user_id: uuid.UUID, job_id: uuid.UUID) -> AnalysisJob:
+    job = session.get(AnalysisJob, job_id)
+    if job is None or job.user_id != user_id:
+        raise errors.JobNotFound("no such analysis job")
+    return job

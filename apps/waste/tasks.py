@@ -1,0 +1,81 @@
+"""Celery tasks of the scan flow. PostgreSQL holds the job state; a message only says "look at job X"."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timedelta
+
+from sqlmodel import Session
+
+from apps.core.db import get_engine
+from apps.core.images import InvalidImage
+from apps.core.queue import QueueName, celery_app
+from apps.core.settings import get_settings
+from apps.core.storage import ObjectMissing, get_s3_client
+from apps.waste import jobs
+from apps.waste.analysis.types import Analyzer
+from apps.waste.models import Upload
+from apps.waste.pipeline import answer_for, classify, embedded_analyzer, load_image
+from apps.waste.service import enqueue_analysis, publish
+
+logger = logging.getLogger(__name__)
+
+
+def run_analysis(job_id: uuid.UUID, analyzer: Analyzer, with_url: bool = False) -> None:
+    """Claim the job, analyse its photo and store the answer; a lost race leaves the first result intact."""
+    settings = get_settings()
+    with Session(get_engine(), expire_on_commit=False) as session:
+        job = jobs.claim(session, job_id)
+        if job is None:
+            logger.info("job %s is finished or unknown; nothing to do", job_id)
+            return
+        upload = session.get(Upload, job.upload_id)
+        assert upload is not None, "uploads are never deleted while a job refers to them"
+        try:
+            image = load_image(get_s3_client(), settings, upload, with_url)
+        except ObjectMissing:
+            jobs.fail(session, job_id, "the photo is no longer in storage")
+            return
+        except InvalidImage as error:
+            jobs.fail(session, job_id, f"the photo cannot be read: {error}")
+            return
+        result = answer_for(classify(analyzer, image, job.hint), job)
+        if not jobs.finish(session, job_id, result.model_dump(mode="json")):
+            logger.warning("job %s was finished by another execution; this result is discarded", job_id)
+
+
+@celery_app.task(name="waste.analyze")
+def analyze(job_id: str) -> None:
+    run_analysis(uuid.UUID(job_id), embedded_analyzer(get_settings().classifier_threshold))
+
+
+@celery_app.task(name="waste.sweep_stuck_jobs")
+def sweep_stuck_jobs() -> int:
+    """Re-publish jobs whose message never reached the broker or was lost. Duplicates are harmless."""
+    settings = get_settings()
+    republished = 0
+    with Session(get_engine(), expire_on_commit=False) as session:
+        for job in jobs.stuck_in_queue(session, timedelta(seconds=settings.queued_job_timeout_seconds)):
+            if publish(session, job):
+                republished += 1
+            else:
+                break  # the broker is still down; try again on the next sweep
+    if republished:
+        logger.info("re-published %d stuck jobs", republished)
+    return republished
+
+
+def redrive_dead_jobs(job_ids: list[uuid.UUID] | None = None) -> list[uuid.UUID]:
+    """Put dead jobs back in their queue (all of them, or the given ones) and publish them."""
+    redriven: list[uuid.UUID] = []
+    with Session(get_engine(), expire_on_commit=False) as session:
+        candidates = [job.id for job in jobs.dead_jobs(session)] if job_ids is None else job_ids
+        for job_id in candidates:
+            if jobs.requeue_dead(session, job_id):
+                job = session.get(jobs.AnalysisJob, job_id, populate_existing=True)
+                assert job is not None
+                enqueue_analysis(job.id, QueueName(job.queue))
+                jobs.mark_published(session, job.id)
+                redriven.append(job_id)
+    return redriven

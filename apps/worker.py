@@ -1,0 +1,92 @@
+"""Worker entry point: `celery -A apps.worker worker -Q high_priority,default,low_priority`.
+
+Besides the task consumer it runs a dead-letter consumer (a consumer bootstep on the `dead_letter` queue) that
+marks the dead-lettered message's job `dead`, and declares the whole queue topology on start-up.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from celery import bootsteps
+from celery.signals import worker_init
+from kombu import Consumer, Message
+from sqlmodel import Session
+
+from apps.core.db import get_engine
+from apps.core.queue import DEAD_LETTER_QUEUE, celery_app, declare_topology
+from apps.core.settings import get_settings
+from apps.waste import jobs
+
+logger = logging.getLogger(__name__)
+
+celery_app.conf.beat_schedule = {
+    "sweep-stuck-jobs": {
+        "task": "waste.sweep_stuck_jobs",
+        "schedule": max(get_settings().queued_job_timeout_seconds / 2, 5.0),
+        "options": {"queue": "low_priority", "routing_key": "low_priority", "exchange": "eco2.tasks"},
+    }
+}
+celery_app.conf.task_routes = {
+    "waste.sweep_stuck_jobs": {"queue": "low_priority", "routing_key": "low_priority"}
+}
+
+
+def dead_letter_reason(headers: dict[str, Any]) -> str:
+    deaths = headers.get("x-death") or []
+    if deaths:
+        death = deaths[0]
+        return (
+            f"dead-lettered from {death.get('queue')} ({death.get('reason')}, {death.get('count')} time(s))"
+        )
+    return "dead-lettered"
+
+
+def job_id_of(body: Any) -> uuid.UUID | None:
+    """Celery protocol 2 bodies are [args, kwargs, embed]; our tasks take the job id as the first arg."""
+    try:
+        args = body[0]
+        return uuid.UUID(str(args[0]))
+    except (IndexError, KeyError, TypeError, ValueError):
+        return None
+
+
+def handle_dead_letter(body: Any, message: Message) -> None:
+    headers = message.headers or {}
+    job_id = job_id_of(body)
+    if job_id is None:
+        logger.error("dead-lettered message without a job id (task %s); dropping it", headers.get("task"))
+        message.ack()
+        return
+    reason = dead_letter_reason(headers)
+    with Session(get_engine()) as session:
+        marked = jobs.mark_dead(session, job_id, reason)
+    logger.warning("job %s %s: %s", job_id, "marked dead" if marked else "already finished", reason)
+    message.ack()
+
+
+class DeadLetterConsumer(bootsteps.ConsumerStep):  # type: ignore[misc]
+    def get_consumers(self, channel: Any) -> list[Consumer]:
+        return [
+            Consumer(
+                channel,
+                queues=[DEAD_LETTER_QUEUE],
+                callbacks=[handle_dead_letter],
+                accept=["json"],
+                prefetch_count=10,
+            )
+        ]
+
+
+celery_app.steps["consumer"].add(DeadLetterConsumer)
+
+
+@worker_init.connect
+def _declare_topology(**_: Any) -> None:
+    with celery_app.connection_for_write() as connection:
+        declare_topology(connection)
+
+
+app = celery_app

@@ -1,0 +1,73 @@
+"""Per-run isolation on the machine's real PostgreSQL, RabbitMQ and Redis, plus an embedded S3 server.
+
+Imported by tests/conftest.py before any `apps` module so every setting points at this run's resources:
+a fresh database, a fresh RabbitMQ vhost, a Redis database number, and a moto S3 server on a free port.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+
+from tests.support.tcp_proxy import TcpProxy, free_port
+
+RUN_ID = secrets.token_hex(4)
+DATABASE_NAME = f"eco2_test_{RUN_ID}"
+VHOST = f"eco2_test_{RUN_ID}"
+ADMIN_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+S3_PORT = free_port()
+# The API reaches RabbitMQ through a proxy a test can cut; workers connect directly (DIRECT_BROKER_URL).
+BROKER_PROXY = TcpProxy(target_port=5672)
+DIRECT_BROKER_URL = f"amqp://guest:guest@127.0.0.1:5672/{VHOST}"
+
+TEST_ENVIRONMENT = {
+    "ECO2_ENVIRONMENT": "test",
+    "ECO2_DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:5432/{DATABASE_NAME}",
+    "ECO2_BROKER_URL": f"amqp://guest:guest@127.0.0.1:{BROKER_PROXY.port}/{VHOST}",
+    "ECO2_REDIS_URL": "redis://127.0.0.1:6379/15",
+    "ECO2_S3_ENDPOINT_URL": f"http://127.0.0.1:{S3_PORT}",
+    "ECO2_S3_BUCKET": "eco2-test-images",
+    "ECO2_TOKEN_SECRET": secrets.token_urlsafe(32),
+    "ECO2_OPENAI_API_KEY": "",
+    "ECO2_ANALYZER": "embedded",
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local-secret",
+}
+
+
+def apply_test_environment() -> None:
+    os.environ.update(TEST_ENVIRONMENT)
+    os.environ.pop("ECO2_OPENAI_API_KEY")
+
+
+def create_database() -> None:
+    import psycopg
+
+    with psycopg.connect(ADMIN_DATABASE_URL, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
+
+
+def drop_database() -> None:
+    import psycopg
+
+    with psycopg.connect(ADMIN_DATABASE_URL, autocommit=True) as connection:
+        connection.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (DATABASE_NAME,)
+        )
+        connection.execute(f'DROP DATABASE IF EXISTS "{DATABASE_NAME}"')
+
+
+def rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+
+
+def create_vhost() -> None:
+    rabbitmqctl("add_vhost", VHOST)
+    rabbitmqctl("set_permissions", "-p", VHOST, "guest", ".*", ".*", ".*")
+
+
+def delete_vhost() -> None:
+    rabbitmqctl("delete_vhost", VHOST)
