@@ -1,4 +1,4 @@
-"""Fixtures for the scan flow: real PostgreSQL (fresh database, migrated), RabbitMQ (fresh vhost), embedded S3,
+"""Scan-flow fixtures: real PostgreSQL (fresh, migrated database), RabbitMQ (fresh vhost), embedded S3,
 the gateway served by uvicorn on a real port, and Celery workers as real processes."""
 
 from __future__ import annotations
