@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -23,12 +23,13 @@ class Settings(BaseSettings):
     token_secret: SecretStr = SecretStr("local-development-secret-change-me-32b")
     token_ttl_seconds: int = 3600
 
-    # S3: locally an embedded moto server; in AWS the regional endpoint (endpoint_url unset).
+    # S3: in AWS the regional endpoint and the node's instance role (all three unset); locally the embedded
+    # server that `make up` starts, with static keys.
     s3_bucket: str = "eco2-images-local"
     s3_region: str = "ap-northeast-2"
-    s3_endpoint_url: str | None = "http://127.0.0.1:9000"
-    s3_access_key_id: str | None = "local"
-    s3_secret_access_key: SecretStr | None = SecretStr("local-secret")
+    s3_endpoint_url: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
     upload_url_ttl_seconds: int = 300
     upload_max_bytes: int = 10 * 1024 * 1024
     image_max_pixels: int = 40_000_000
@@ -46,6 +47,13 @@ class Settings(BaseSettings):
 
     # Jobs stuck in `queued` longer than this are re-published by the sweeper.
     queued_job_timeout_seconds: int = 120
+
+    @field_validator(
+        "s3_endpoint_url", "s3_access_key_id", "s3_secret_access_key", "openai_api_key", mode="before"
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
 
 
 @lru_cache

@@ -15,7 +15,7 @@ from apps.core.settings import get_settings
 from apps.core.storage import ObjectMissing, get_s3_client
 from apps.waste import jobs
 from apps.waste.analysis.types import Analyzer
-from apps.waste.models import Upload
+from apps.waste.models import AnalysisJob, Upload
 from apps.waste.pipeline import answer_for, classify, embedded_analyzer, load_image
 from apps.waste.service import enqueue_analysis, publish
 
@@ -73,7 +73,7 @@ def redrive_dead_jobs(job_ids: list[uuid.UUID] | None = None) -> list[uuid.UUID]
         candidates = [job.id for job in jobs.dead_jobs(session)] if job_ids is None else job_ids
         for job_id in candidates:
             if jobs.requeue_dead(session, job_id):
-                job = session.get(jobs.AnalysisJob, job_id, populate_existing=True)
+                job = session.get(AnalysisJob, job_id, populate_existing=True)
                 assert job is not None
                 enqueue_analysis(job.id, QueueName(job.queue))
                 jobs.mark_published(session, job.id)

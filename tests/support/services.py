@@ -33,14 +33,13 @@ TEST_ENVIRONMENT = {
     "ECO2_TOKEN_SECRET": secrets.token_urlsafe(32),
     "ECO2_OPENAI_API_KEY": "",
     "ECO2_ANALYZER": "embedded",
-    "AWS_ACCESS_KEY_ID": "local",
-    "AWS_SECRET_ACCESS_KEY": "local-secret",
+    "ECO2_S3_ACCESS_KEY_ID": "local",
+    "ECO2_S3_SECRET_ACCESS_KEY": "local-secret",
 }
 
 
 def apply_test_environment() -> None:
     os.environ.update(TEST_ENVIRONMENT)
-    os.environ.pop("ECO2_OPENAI_API_KEY")
 
 
 def create_database() -> None:

@@ -1,0 +1,51 @@
+# Eco² developer entry points. `make up` and `make test` work on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+STAMP := $(VENV)/.installed
+PY := $(VENV)/bin/python
+
+.PHONY: up down test check lint types plan venv services bench clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[app,infra,dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+services:
+	scripts/ensure-services.sh
+
+up: venv
+	scripts/up.sh
+
+down:
+	scripts/down.sh
+
+test: venv services
+	$(VENV)/bin/pytest
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/hadolint apps/Dockerfile
+	$(VENV)/bin/shellcheck scripts/*.sh .ci/run
+
+types: venv
+	$(VENV)/bin/mypy apps infra policy tests bench __main__.py
+
+check: lint types test
+
+# The offline stand-in for `pulumi preview`: the real program under the mock engine, schema and policy checks.
+plan: venv
+	$(VENV)/bin/pytest tests/infra tests/policy -q
+
+bench: venv services
+	$(PY) -m bench.scan_api
+	$(PY) -m bench.end_to_end
+
+clean: down
+	rm -rf .local .pytest_cache .mypy_cache .ruff_cache
