@@ -1,4 +1,4 @@
-"""Taxonomy category keys and the mapping from KECO accepted-item text (``clctItemCn``) to them.
+"""Mapping KECO accepted-item text (``clctItemCn``) to taxonomy category keys (``apps.recycling.taxonomy``).
 
 KECO lists what a point takes back as free text, one item per line, with typos and group headers
 (``(캔류)``, ``투명페트명``, ``(플리스틱류)``). Each line is normalised (lower-cased, whitespace removed) and
@@ -11,47 +11,25 @@ from __future__ import annotations
 
 import re
 
-RECYCLABLE = "recyclable"
+from apps.recycling.taxonomy import get_taxonomy
 
-# 대분류 keys (fixed project-wide, see the taxonomy).
-MAJOR_KEYS: tuple[str, ...] = (
-    RECYCLABLE,
-    "general",
-    "non_combustible",
-    "food",
-    "bulky",
-    "construction",
-    "hazardous",
-    "unclassified",
-)
-# 재활용 중분류 keys.
-RECYCLABLE_SUBKEYS: tuple[str, ...] = (
-    "paper",
-    "paper_pack",
-    "clear_pet",
-    "plastic",
-    "vinyl",
-    "styrofoam",
-    "glass",
-    "metal",
-    "textile",
-    "battery",
-    "lamp",
-    "electronics",
-)
-CATEGORY_KEYS: tuple[str, ...] = (*MAJOR_KEYS, *(f"{RECYCLABLE}/{sub}" for sub in RECYCLABLE_SUBKEYS))
-_CATEGORY_KEY_SET = frozenset(CATEGORY_KEYS)
+RECYCLABLE = "recyclable"
 
 
 class UnknownCategoryError(ValueError):
     def __init__(self, key: str) -> None:
-        super().__init__(f"unknown category {key!r}; valid keys: {', '.join(CATEGORY_KEYS)}")
+        super().__init__(f"unknown category {key!r}; valid keys: {', '.join(category_keys())}")
         self.key = key
+
+
+def category_keys() -> list[str]:
+    """Every taxonomy category key (대분류 and 재활용 중분류), in taxonomy order."""
+    return [category.key for category in get_taxonomy().categories()]
 
 
 def validate_category(key: str) -> str:
     """Return ``key`` if it is a taxonomy category key, else raise UnknownCategoryError."""
-    if key not in _CATEGORY_KEY_SET:
+    if not get_taxonomy().has_category(key):
         raise UnknownCategoryError(key)
     return key
 

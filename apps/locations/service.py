@@ -14,7 +14,7 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 
-from apps.locations.categories import CATEGORY_KEYS, category_matches, validate_category
+from apps.locations.categories import category_keys, category_matches, validate_category
 from apps.locations.dataset import CollectionPoint, load_dataset
 
 EARTH_RADIUS_M = 6_371_008.8  # IUGG mean Earth radius
@@ -54,7 +54,7 @@ class PointIndex:
         self._lngs = np.array([p.lng for p in self.points], dtype=np.float64)
         self._category_masks = {
             key: np.array([category_matches(key, p.accepted_categories) for p in self.points], dtype=bool)
-            for key in CATEGORY_KEYS
+            for key in category_keys()
         }
 
     def get(self, point_id: str) -> CollectionPoint | None:
