@@ -42,8 +42,12 @@ def _options(parent: str | None = None) -> PolicyResourceOptions:
     )
 
 
-def provider(type_: str, name: str, props: Mapping[str, Any]) -> PolicyProviderResource:
-    return PolicyProviderResource(type_, unknown_checking_proxy(dict(props)), urn_of(type_, name), name)
+def provider(
+    type_: str, name: str, props: Mapping[str, Any], urn: str | None = None
+) -> PolicyProviderResource:
+    return PolicyProviderResource(
+        type_, unknown_checking_proxy(dict(props)), urn or urn_of(type_, name), name
+    )
 
 
 def validate_resource(
