@@ -7,6 +7,8 @@ non-retryable one), answers with the embedded analyzer and records `reason` as t
 
 from __future__ import annotations
 
+import random
+from collections.abc import Callable
 from enum import StrEnum
 
 
@@ -54,3 +56,22 @@ class AnalyzerError(Exception):
         self.detail = detail
         self.retryable: bool = reason in RETRYABLE_REASONS
         self.retry_after = retry_after
+
+
+def retry_delay(
+    error: AnalyzerError,
+    retries_done: int,
+    *,
+    base: float = 2.0,
+    cap: float = 30.0,
+    jitter: Callable[[], float] = random.random,
+) -> float:
+    """Seconds to wait before the next attempt: exponential backoff with "equal jitter", never sooner than
+    the provider's (or our limiter's) ``retry_after``.
+
+    Attempt n waits between half and all of ``min(cap, base * 2**n)``: the jitter spreads workers that failed
+    together, the floor keeps every wait meaningful.
+    """
+    ceiling = min(cap, base * 2.0**retries_done)
+    backoff = ceiling / 2 + jitter() * ceiling / 2
+    return max(backoff, error.retry_after or 0.0)
