@@ -9,6 +9,7 @@ The helpers below only rely on those abstract types.
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -341,11 +342,22 @@ def required_tags(config: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(keys)
 
 
+def provider_default_tags(provider_props: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``defaultTags.tags`` of an aws provider; the SDK passes object-valued provider inputs as JSON text."""
+    default_tags = provider_props.get("defaultTags")
+    if isinstance(default_tags, str):
+        try:
+            default_tags = json.loads(default_tags)
+        except json.JSONDecodeError:
+            return {}  # the provider rejects it itself; here it simply contributes no tags
+    return _mapping(_mapping(default_tags).get("tags"))
+
+
 def effective_tags(args: ResourceValidationArgs) -> dict[str, Any]:
-    """The provider's ``defaultTags.tags`` overlaid by the resource's own ``tags``, as AWS applies them."""
+    """The provider's default tags overlaid by the resource's own ``tags``, as AWS applies them."""
     tags: dict[str, Any] = {}
     if args.provider is not None:
-        tags.update(_mapping(_mapping(args.provider.props.get("defaultTags")).get("tags")))
+        tags.update(provider_default_tags(args.provider.props))
     tags.update(_mapping(args.props.get("tags")))
     return tags
 

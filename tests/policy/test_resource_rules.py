@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import eco2_policies as pack
@@ -388,18 +389,35 @@ def test_one_message_per_violating_ingress_permission() -> None:
     assert "tcp 0-65535 (includes SSH 22, etcd client 2379, etcd peer 2380" in messages[1]
 
 
-def test_tags_may_come_from_the_provider_default_tags() -> None:
-    aws = provider(
-        "pulumi:providers:aws", "apne2", {"region": "ap-northeast-2", "defaultTags": {"tags": TAGS}}
-    )
+@pytest.mark.parametrize(
+    "default_tags",
+    [
+        pytest.param(json.dumps({"tags": TAGS}), id="as-the-sdk-sends-it"),
+        pytest.param({"tags": TAGS}, id="object"),
+    ],
+)
+def test_tags_may_come_from_the_provider_default_tags(default_tags: object) -> None:
+    aws = provider("pulumi:providers:aws", "apne2", {"region": "ap-northeast-2", "defaultTags": default_tags})
     assert validate_resource(pack.REQUIRED_TAGS, INSTANCE, instance(tags={}), provider_resource=aws) == []
 
-    partial = provider("pulumi:providers:aws", "apne2", {"defaultTags": {"tags": {"Project": "eco2"}}})
+
+def test_provider_default_tags_are_overlaid_by_resource_tags() -> None:
+    partial = provider("pulumi:providers:aws", "apne2", {"defaultTags": '{"tags": {"Project": "eco2"}}'})
     messages = validate_resource(
-        pack.REQUIRED_TAGS, INSTANCE, instance(tags={"Stack": "dev"}), provider_resource=partial
+        pack.REQUIRED_TAGS,
+        INSTANCE,
+        instance(tags={"Stack": "dev", "Project": ""}),
+        provider_resource=partial,
     )
     assert len(messages) == 1
-    assert "missing required tag(s) ManagedBy;" in messages[0]
+    assert "missing required tag(s) Project, ManagedBy;" in messages[0]
+
+
+def test_malformed_provider_default_tags_contribute_nothing() -> None:
+    broken = provider("pulumi:providers:aws", "apne2", {"defaultTags": "{not json"})
+    messages = validate_resource(pack.REQUIRED_TAGS, INSTANCE, instance(tags={}), provider_resource=broken)
+    assert len(messages) == 1
+    assert "missing required tag(s) Project, Stack, ManagedBy;" in messages[0]
 
 
 def test_required_tags_follow_the_policy_config() -> None:
