@@ -8,14 +8,18 @@ from typing import Any
 from apps.core.images import decode_image
 from apps.core.settings import Settings
 from apps.core.storage import presign_get, read_object
+from apps.core.time import utcnow
+from apps.locations.service import get_index
 from apps.waste.analysis.coach import compose_answer
 from apps.waste.analysis.embedded import EmbeddedAnalyzer
 from apps.waste.analysis.hint import classify_hint, merge
 from apps.waste.analysis.types import Analyzer, Answer, Classification, ImageInput
 from apps.waste.models import AnalysisJob, Upload
-from apps.waste.schemas import AnalysisResult
+from apps.waste.schemas import AnalysisResult, CollectionPointSummary
 
 PRESIGNED_GET_TTL_SECONDS = 120
+NEARBY_RADIUS_M = 10_000.0
+NEARBY_LIMIT = 3
 
 
 @lru_cache
@@ -41,6 +45,32 @@ def classify(analyzer: Analyzer, image: ImageInput, hint: str | None) -> Classif
     return merge(from_image, classify_hint(hint) if hint else None)
 
 
+def collection_points_for(
+    classification: Classification, latitude: float | None, longitude: float | None
+) -> list[CollectionPointSummary]:
+    """Nearby points that accept what was recognised; none when we are not sure what it is."""
+    if latitude is None or longitude is None or classification.category is None:
+        return []
+    matches = get_index().search(
+        latitude, longitude, radius_m=NEARBY_RADIUS_M, category=classification.category, limit=NEARBY_LIMIT
+    )
+    now = utcnow()
+    return [
+        CollectionPointSummary(
+            name=match.point.name,
+            address=match.point.address or match.point.region,
+            distance_m=round(match.distance_m, 1),
+            latitude=match.point.lat,
+            longitude=match.point.lng,
+            open_now=match.point.hours.open_at(now),
+            phone=match.point.phone,
+        )
+        for match in matches
+    ]
+
+
 def answer_for(classification: Classification, job: AnalysisJob) -> AnalysisResult:
     answer: Answer = compose_answer(classification)
-    return AnalysisResult(answer=answer)
+    return AnalysisResult(
+        answer=answer, collection_points=collection_points_for(classification, job.latitude, job.longitude)
+    )

@@ -1,15 +1,21 @@
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
+from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Request, Response, status
+from sqlmodel import Session
+from sse_starlette import EventSourceResponse
+from starlette.concurrency import run_in_threadpool
 
-from apps.core.db import SessionDep
+from apps.core.db import SessionDep, get_engine
 from apps.core.dependencies import SettingsDep
 from apps.users.dependencies import CurrentUser
 from apps.waste import service
 from apps.waste.dependencies import IdempotencyKey, S3Dep
-from apps.waste.models import AnalysisJob
+from apps.waste.models import AnalysisJob, JobStatus
 from apps.waste.schemas import (
     AnalysisAccepted,
     AnalysisCreate,
@@ -20,6 +26,9 @@ from apps.waste.schemas import (
 )
 
 router = APIRouter(tags=["waste"])
+
+STREAM_POLL_SECONDS = 0.25
+STREAM_TIMEOUT_SECONDS = 120.0
 
 
 @router.post("/uploads", response_model=UploadCreated, status_code=status.HTTP_201_CREATED)
@@ -77,3 +86,32 @@ def _read(job: AnalysisJob) -> AnalysisRead:
 @router.get("/analyses/{job_id}", response_model=AnalysisRead, name="read_analysis")
 def read_analysis(job_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> AnalysisRead:
     return _read(service.get_job(session, user.id, job_id))
+
+
+@router.get("/analyses/{job_id}/events", name="stream_analysis")
+async def stream_analysis(job_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> EventSourceResponse:
+    """Server-sent events: one `status` event per state change, the last one carrying the result."""
+    service.get_job(session, user.id, job_id)  # 404 before the stream starts
+    session.close()
+
+    async def events() -> AsyncIterator[dict[str, str]]:
+        last: str | None = None
+        deadline = time.monotonic() + STREAM_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            job = await run_in_threadpool(_load_job, job_id)
+            if job.status != last:
+                last = job.status
+                yield {"event": "status", "data": _read(job).model_dump_json()}
+            if JobStatus(job.status).terminal:
+                return
+            await asyncio.sleep(STREAM_POLL_SECONDS)
+        yield {"event": "timeout", "data": "{}"}
+
+    return EventSourceResponse(events())
+
+
+def _load_job(job_id: uuid.UUID) -> AnalysisJob:
+    with Session(get_engine(), expire_on_commit=False) as session:
+        job = session.get(AnalysisJob, job_id)
+        assert job is not None
+        return job

@@ -51,12 +51,13 @@ def analyze(job_id: str) -> None:
 
 
 @celery_app.task(name="waste.sweep_stuck_jobs")
-def sweep_stuck_jobs() -> int:
+def sweep_stuck_jobs(older_than_seconds: float | None = None) -> int:
     """Re-publish jobs whose message never reached the broker or was lost. Duplicates are harmless."""
-    settings = get_settings()
+    if older_than_seconds is None:
+        older_than_seconds = get_settings().queued_job_timeout_seconds
     republished = 0
     with Session(get_engine(), expire_on_commit=False) as session:
-        for job in jobs.stuck_in_queue(session, timedelta(seconds=settings.queued_job_timeout_seconds)):
+        for job in jobs.stuck_in_queue(session, timedelta(seconds=older_than_seconds)):
             if publish(session, job):
                 republished += 1
             else:

@@ -212,3 +212,9 @@ def test_jobs_are_private_and_unknown_jobs_are_not_found(api: httpx.Client, auth
     foreign = api.get(f"/api/v1/waste/analyses/{job_id}", headers={"Authorization": f"Bearer {other}"})
     assert foreign.status_code == 404
     assert api.get(f"/api/v1/waste/analyses/{uuid.uuid4()}", headers=auth).status_code == 404
+    assert (
+        api.get(
+            f"/api/v1/waste/analyses/{job_id}/events", headers={"Authorization": f"Bearer {other}"}
+        ).status_code
+        == 404
+    )
