@@ -17,7 +17,7 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 class KnowledgeBaseError(ValueError):
-    """A data file is missing, is not valid YAML, or has an entry that breaks the schema or a cross-reference."""
+    """A data file is missing, is not YAML, or has an entry that breaks the schema or a cross-reference."""
 
 
 class FileModel(BaseModel):

@@ -1,8 +1,8 @@
 """The waste taxonomy (대분류 → 중분류 → 소분류) and the situation tags, as typed, frozen data.
 
 Loaded once from ``apps/recycling/data/taxonomy.yaml`` and ``situation_tags.yaml`` and validated at load.
-Key scheme: a category key is a 대분류 key (``"general"``) or ``"<대분류>/<중분류>"`` (``"recyclable/paper"``);
-an item key adds one segment (``"recyclable/paper_pack/milk_carton"``).
+Key scheme: a category key is a 대분류 key (``"general"``) or ``"<대분류>/<중분류>"``
+(``"recyclable/paper"``); an item key adds one segment (``"recyclable/paper_pack/milk_carton"``).
 """
 
 from __future__ import annotations
@@ -244,7 +244,9 @@ def load_taxonomy(path: Path) -> Taxonomy:
                 raise entry_error(path.name, item_key, "duplicate item key")
             if item_entry.label in item_labels:
                 raise entry_error(
-                    path.name, item_key, f"label {item_entry.label!r} is already used by {item_labels[item_entry.label]}"
+                    path.name,
+                    item_key,
+                    f"label {item_entry.label!r} is already used by {item_labels[item_entry.label]}",
                 )
             item_labels[item_entry.label] = item_key
             items[item_key] = Item(
