@@ -42,11 +42,14 @@ class FakeKakao:
     # None or one of: unauthorized, rate_limited, server_error, not_json, wrong_shape, bad_coordinates, slow
     failure: str | None = None
     slow_seconds: float = 2.0
+    # Kakao measures distance its own way; False lets a place just past the radius through.
+    honour_radius: bool = True
     requests: list[dict[str, Any]] = field(default_factory=list)
 
     def reset(self) -> None:
         self.places.clear()
         self.failure = None
+        self.honour_radius = True
         self.requests.clear()
 
     def app(self) -> Starlette:
@@ -71,7 +74,7 @@ class FakeKakao:
         found = []
         for place in self.places:
             distance = _distance_m(lat, lng, place.lat, place.lng)
-            if distance <= radius:
+            if distance <= radius or not self.honour_radius:
                 found.append((distance, place))
         found.sort(key=lambda pair: pair[0])
         documents = [_document(place, distance, query) for distance, place in found[:size]]
