@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -26,6 +27,17 @@ NEARBY_LIMIT = 3
 def embedded_analyzer(threshold: float) -> EmbeddedAnalyzer:
     """One model session per worker process, loaded on first use."""
     return EmbeddedAnalyzer(threshold=threshold)
+
+
+@dataclass(frozen=True)
+class FallbackAnalyzer:
+    """The embedded analyzer answering for a primary analyzer that failed; the result says why."""
+
+    fallback: Analyzer
+    reason: str
+
+    def analyze(self, image: ImageInput, hint: str | None = None) -> Classification:
+        return self.fallback.analyze(image, hint).model_copy(update={"fallback_reason": self.reason})
 
 
 def load_image(s3: Any, settings: Settings, upload: Upload, with_url: bool) -> ImageInput:

@@ -6,6 +6,7 @@ import logging
 import uuid
 from datetime import timedelta
 
+from celery import Task
 from sqlmodel import Session
 
 from apps.core.db import get_engine
@@ -14,12 +15,16 @@ from apps.core.queue import QueueName, celery_app
 from apps.core.settings import get_settings
 from apps.core.storage import ObjectMissing, get_s3_client
 from apps.waste import jobs
+from apps.waste.analysis.errors import AnalyzerError, retry_delay
+from apps.waste.analysis.openai_vision import OpenAIVisionAnalyzer
 from apps.waste.analysis.types import Analyzer
 from apps.waste.models import AnalysisJob, Upload
-from apps.waste.pipeline import answer_for, classify, embedded_analyzer, load_image
+from apps.waste.pipeline import FallbackAnalyzer, answer_for, classify, embedded_analyzer, load_image
 from apps.waste.service import enqueue_analysis, publish
 
 logger = logging.getLogger(__name__)
+
+EXTERNAL_MAX_RETRIES = 3
 
 
 def run_analysis(job_id: uuid.UUID, analyzer: Analyzer, with_url: bool = False) -> None:
@@ -48,6 +53,26 @@ def run_analysis(job_id: uuid.UUID, analyzer: Analyzer, with_url: bool = False) 
 @celery_app.task(name="waste.analyze")
 def analyze(job_id: str) -> None:
     run_analysis(uuid.UUID(job_id), embedded_analyzer(get_settings().classifier_threshold))
+
+
+@celery_app.task(name="waste.analyze_external", bind=True, max_retries=EXTERNAL_MAX_RETRIES)
+def analyze_external(self: Task, job_id: str) -> None:
+    """GPT-4o vision on the `external_api` queue: retryable failures back off and retry (the message is
+    re-published with a delay, so no worker waits); then, or at once for a permanent failure, the embedded
+    analyzer answers and the result records why."""
+    settings = get_settings()
+    # A presigned GET only helps when the provider can reach our storage (real S3, not a local server).
+    with_url = settings.s3_endpoint_url is None
+    try:
+        run_analysis(uuid.UUID(job_id), OpenAIVisionAnalyzer(settings), with_url=with_url)
+    except AnalyzerError as error:
+        retries_done = self.request.retries
+        if error.retryable and retries_done < EXTERNAL_MAX_RETRIES:
+            logger.warning("job %s: OpenAI failed (%s), retry %d", job_id, error, retries_done + 1)
+            raise self.retry(countdown=retry_delay(error, retries_done), exc=error) from error
+        logger.warning("job %s: OpenAI failed (%s); answering with the embedded analyzer", job_id, error)
+        fallback = FallbackAnalyzer(embedded_analyzer(settings.classifier_threshold), reason=error.reason)
+        run_analysis(uuid.UUID(job_id), fallback)
 
 
 @celery_app.task(name="waste.sweep_stuck_jobs")

@@ -1,8 +1,9 @@
 """Typed contract shared by every analyzer, the coach and the scan pipeline.
 
 Category keys are taxonomy node keys from `apps.recycling.taxonomy`: a 대분류 key alone (``"general"``,
-``"food"``) or ``"recyclable/<중분류 key>"`` (``"recyclable/paper"``). Item keys (소분류) extend a category key
-with one more segment (``"recyclable/paper_pack/milk_carton"``). Condition keys are the situation tags' keys.
+``"food"``) or ``"recyclable/<중분류 key>"`` (``"recyclable/paper"``). Item keys (소분류) extend a
+category key with one more segment (``"recyclable/paper_pack/milk_carton"``). Condition keys are the
+situation tags' keys.
 """
 
 from __future__ import annotations
