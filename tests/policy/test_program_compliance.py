@@ -17,11 +17,26 @@ import pytest
 from pulumi_policy import PolicyProviderResource
 
 from tests.infra.harness import STACKS, CapturedResource, run_program
+from tests.infra.stack_runner import stack_config
 from tests.policy.runner import StackEntry, provider, validate_resource, validate_stack
 
 INSTANCE = "aws:ec2/instance:Instance"
 LISTENER = "aws:lb/listener:Listener"
 INGRESS_TYPES = (pack.SECURITY_GROUP_TYPE, pack.SECURITY_GROUP_RULE_TYPE, pack.INGRESS_RULE_TYPE)
+
+
+@dataclasses.dataclass(frozen=True)
+class Program:
+    stack: str
+    resources: list[CapturedResource]
+
+
+def _default_aws_provider(stack: str) -> PolicyProviderResource:
+    """The engine's default aws provider: its inputs are the stack's ``aws:*`` config values (as text)."""
+    props = {
+        key.split(":", 1)[1]: value for key, value in stack_config(stack).items() if key.startswith("aws:")
+    }
+    return provider("pulumi:providers:aws", "default", props)
 
 
 def _providers(resources: Sequence[CapturedResource]) -> dict[str, PolicyProviderResource]:
@@ -32,24 +47,28 @@ def _providers(resources: Sequence[CapturedResource]) -> dict[str, PolicyProvide
     }
 
 
-def violations(resources: Sequence[CapturedResource]) -> list[str]:
+def violations(program: Program) -> list[str]:
     """``[policy] message`` for every violation of every resource and stack policy."""
-    providers = _providers(resources)
+    explicit = _providers(program.resources)
+    default_aws = _default_aws_provider(program.stack)
     found: list[str] = []
-    for resource in resources:
-        explicit_provider = providers.get(resource.provider) if resource.provider else None
+    for resource in program.resources:
+        if resource.provider:
+            resource_provider: PolicyProviderResource | None = explicit.get(resource.provider)
+        else:
+            resource_provider = default_aws if resource.type_.startswith("aws:") else None
         for resource_policy in pack.RESOURCE_POLICIES:
             messages = validate_resource(
                 resource_policy,
                 resource.type_,
                 resource.inputs,
                 name=resource.name,
-                provider_resource=explicit_provider,
+                provider_resource=resource_provider,
             )
             found.extend(f"[{resource_policy.name}] {message}" for message in messages)
     entries = [
         StackEntry(r.type_, r.name, r.inputs, urn=r.urn, property_dependencies=r.property_dependencies)
-        for r in resources
+        for r in program.resources
     ]
     for stack_policy in pack.STACK_POLICIES:
         found.extend(f"[{stack_policy.name}] {v.message}" for v in validate_stack(stack_policy, entries))
@@ -57,8 +76,8 @@ def violations(resources: Sequence[CapturedResource]) -> list[str]:
 
 
 @pytest.fixture(params=STACKS)
-def program(request: pytest.FixtureRequest) -> list[CapturedResource]:
-    return run_program(request.param)
+def program(request: pytest.FixtureRequest) -> Program:
+    return Program(request.param, run_program(request.param))
 
 
 def _of(resources: Sequence[CapturedResource], *types: str) -> list[CapturedResource]:
@@ -69,64 +88,76 @@ def _https_listeners(resources: Sequence[CapturedResource]) -> list[CapturedReso
     return [r for r in _of(resources, LISTENER) if str(r.inputs.get("protocol")).upper() == "HTTPS"]
 
 
-def test_program_declares_what_every_rule_guards(program: list[CapturedResource]) -> None:
+def test_program_declares_what_every_rule_guards(program: Program) -> None:
     """Zero violations only mean something if each rule had resources to look at."""
+    resources = program.resources
     guarded = {
-        pack.IMDSV2_REQUIRED.name: _of(program, *pack.INSTANCE_TYPES, pack.LAUNCH_TEMPLATE_TYPE),
+        pack.IMDSV2_REQUIRED.name: _of(resources, *pack.INSTANCE_TYPES, pack.LAUNCH_TEMPLATE_TYPE),
         pack.EBS_ENCRYPTED.name: _of(
-            program, *pack.INSTANCE_TYPES, pack.LAUNCH_TEMPLATE_TYPE, pack.VOLUME_TYPE
+            resources, *pack.INSTANCE_TYPES, pack.LAUNCH_TEMPLATE_TYPE, pack.VOLUME_TYPE
         ),
-        pack.NO_WORLD_ADMIN_INGRESS.name: _of(program, *INGRESS_TYPES),
-        pack.LISTENER_TLS13.name: _https_listeners(program),
-        pack.REQUIRED_TAGS.name: _of(program, *pack.TAGGABLE_TYPES),
-        pack.S3_PUBLIC_ACCESS_BLOCKED.name: _of(program, *pack.BUCKET_TYPES),
-        pack.S3_ENCRYPTED.name: _of(program, *pack.BUCKET_TYPES),
+        pack.NO_WORLD_ADMIN_INGRESS.name: _of(resources, *INGRESS_TYPES),
+        pack.LISTENER_TLS13.name: _https_listeners(resources),
+        pack.REQUIRED_TAGS.name: _of(resources, *pack.TAGGABLE_TYPES),
+        pack.S3_PUBLIC_ACCESS_BLOCKED.name: _of(resources, *pack.BUCKET_TYPES),
+        pack.S3_ENCRYPTED.name: _of(resources, *pack.BUCKET_TYPES),
     }
     assert set(guarded) == {policy.name for policy in pack.ALL_POLICIES}
     assert {name: bool(resources) for name, resources in guarded.items()} == dict.fromkeys(guarded, True)
-    assert len(_of(program, INSTANCE)) >= 3, "the cluster has control-plane and worker nodes"
+    assert len(_of(resources, INSTANCE)) >= 3, "the cluster has control-plane and worker nodes"
 
 
-def test_program_passes_every_rule(program: list[CapturedResource]) -> None:
+def test_program_passes_every_rule(program: Program) -> None:
     assert violations(program) == []
 
 
 Mutation = Callable[[list[CapturedResource]], list[CapturedResource]]
 
 
+def _first(resources: Sequence[CapturedResource], *types: str) -> CapturedResource:
+    found = _of(resources, *types)
+    if not found:
+        pytest.fail(f"the program declares no {' / '.join(types)} to break")
+    return found[0]
+
+
+def _replace(
+    resources: list[CapturedResource], target: CapturedResource, inputs: dict[str, Any]
+) -> list[CapturedResource]:
+    return [dataclasses.replace(target, inputs=inputs) if r is target else r for r in resources]
+
+
 def _edit_first(type_: str, edit: Callable[[dict[str, Any]], None]) -> Mutation:
     """Change the inputs of the first resource of ``type_`` (a deep copy; the cached run stays intact)."""
 
     def mutate(resources: list[CapturedResource]) -> list[CapturedResource]:
-        index = next(i for i, resource in enumerate(resources) if resource.type_ == type_)
-        inputs = copy.deepcopy(resources[index].inputs)
+        target = _first(resources, type_)
+        inputs = copy.deepcopy(target.inputs)
         edit(inputs)
-        return [
-            *resources[:index],
-            dataclasses.replace(resources[index], inputs=inputs),
-            *resources[index + 1 :],
-        ]
+        return _replace(resources, target, inputs)
+
+    return mutate
+
+
+def _drop_all(*types: str) -> Mutation:
+    def mutate(resources: list[CapturedResource]) -> list[CapturedResource]:
+        _first(resources, *types)
+        return [resource for resource in resources if resource.type_ not in types]
 
     return mutate
 
 
 def _edit_https_listener(resources: list[CapturedResource]) -> list[CapturedResource]:
-    target = _https_listeners(resources)[0]
-    weakened = dataclasses.replace(target, inputs={**target.inputs, "sslPolicy": "ELBSecurityPolicy-2016-08"})
-    return [weakened if resource is target else resource for resource in resources]
-
-
-def _drop_public_access_blocks(resources: list[CapturedResource]) -> list[CapturedResource]:
-    return [resource for resource in resources if resource.type_ != pack.PUBLIC_ACCESS_BLOCK_TYPE]
-
-
-def _drop_encryption(resources: list[CapturedResource]) -> list[CapturedResource]:
-    return [resource for resource in resources if resource.type_ not in pack.BUCKET_ENCRYPTION_TYPES]
+    listeners = _https_listeners(resources)
+    if not listeners:
+        pytest.fail("the program declares no HTTPS listener to break")
+    target = listeners[0]
+    return _replace(resources, target, {**target.inputs, "sslPolicy": "ELBSecurityPolicy-2016-08"})
 
 
 def _open_ssh_to_world(resources: list[CapturedResource]) -> list[CapturedResource]:
     """Widen the program's first ingress permission to SSH from anywhere, in whatever form it is declared."""
-    target = _of(resources, *INGRESS_TYPES)[0]
+    target = _first(resources, *INGRESS_TYPES)
     inputs = copy.deepcopy(target.inputs)
     ssh = {"fromPort": 22, "toPort": 22}
     if target.type_ == pack.INGRESS_RULE_TYPE:
@@ -138,7 +169,7 @@ def _open_ssh_to_world(resources: list[CapturedResource]) -> list[CapturedResour
             *inputs.get("ingress", []),
             {**ssh, "protocol": "tcp", "cidrBlocks": ["0.0.0.0/0"]},
         ]
-    return [dataclasses.replace(target, inputs=inputs) if r is target else r for r in resources]
+    return _replace(resources, target, inputs)
 
 
 MUTATIONS = [
@@ -164,16 +195,18 @@ MUTATIONS = [
     pytest.param(_open_ssh_to_world, "[no-world-ingress-except-http-https]", id="ssh-from-world"),
     pytest.param(_edit_https_listener, "[lb-https-listener-tls13] lb.Listener", id="tls10-listener"),
     pytest.param(
-        _drop_public_access_blocks, "[s3-bucket-public-access-blocked] s3.Bucket", id="public-bucket"
+        _drop_all(pack.PUBLIC_ACCESS_BLOCK_TYPE),
+        "[s3-bucket-public-access-blocked] s3.Bucket",
+        id="public-bucket",
     ),
-    pytest.param(_drop_encryption, "[s3-bucket-encrypted] s3.Bucket", id="unencrypted-bucket"),
+    pytest.param(
+        _drop_all(*pack.BUCKET_ENCRYPTION_TYPES), "[s3-bucket-encrypted] s3.Bucket", id="unencrypted-bucket"
+    ),
 ]
 
 
 @pytest.mark.parametrize(("mutate", "reported"), MUTATIONS)
-def test_breaking_a_real_resource_is_reported(
-    program: list[CapturedResource], mutate: Mutation, reported: str
-) -> None:
-    found = violations(mutate(program))
+def test_breaking_a_real_resource_is_reported(program: Program, mutate: Mutation, reported: str) -> None:
+    found = violations(dataclasses.replace(program, resources=mutate(program.resources)))
     assert found, "the mutation went unnoticed"
     assert all(message.startswith(reported) for message in found), found
