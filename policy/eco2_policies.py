@@ -169,8 +169,8 @@ def check_encrypted_volumes(args: ResourceValidationArgs) -> Iterator[str]:
         root = props.get("rootBlockDevice")
         if not isinstance(root, Mapping):
             yield (
-                f"{label}: no rootBlockDevice is declared, so the root volume copies the AMI snapshot "
-                "unencrypted; declare rootBlockDevice with encrypted: true."
+                f"{label}: no rootBlockDevice is declared, so the root volume inherits the AMI snapshot's "
+                "encryption (none for public AMIs); declare rootBlockDevice with encrypted: true."
             )
         elif not _is_true(root.get("encrypted")):
             yield f"{label}: rootBlockDevice.encrypted is {root.get('encrypted')!r}; set it to true."
@@ -188,8 +188,8 @@ def check_encrypted_volumes(args: ResourceValidationArgs) -> Iterator[str]:
         ]
         if not ebs_mappings:
             yield (
-                f"{label}: no blockDeviceMappings with an ebs block, so instances get the AMI's "
-                "unencrypted root volume; map the root device with ebs.encrypted: 'true'."
+                f"{label}: no blockDeviceMappings with an ebs block, so instances inherit the AMI's root "
+                "volume encryption (none for public AMIs); map the root device with ebs.encrypted: 'true'."
             )
         for index, mapping in ebs_mappings:
             encrypted = _mapping(mapping.get("ebs")).get("encrypted")
