@@ -180,7 +180,7 @@ def build_dataset(rows: Iterable[Mapping[str, str]]) -> Dataset:
 
 
 def read_rows(text: str) -> list[dict[str, str]]:
-    reader = csv.DictReader(io.StringIO(text))
+    reader = csv.DictReader(io.StringIO(text), restval="")  # a short row reads as empty cells
     missing = _REQUIRED_COLUMNS - set(reader.fieldnames or ())
     if missing:
         raise DatasetError(f"data file lacks columns {sorted(missing)}")

@@ -182,8 +182,6 @@ def _parse_ranges_cell(raw: str) -> DayHours:
         rest = rest[: weeks_match.start()] + rest[weeks_match.end() :]
     rest = _EVERY_WEEK_RE.sub("", rest)
     ranges = _ranges_only(rest)
-    if summer and _RANGE_RE.search(rest) is None:
-        raise ValueError("a seasonal override without regular hours")
     return DayHours(raw, DayStatus.OPEN, ranges, seasonal, weeks)
 
 

@@ -16,8 +16,8 @@ WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 class NearbyQuery(BaseModel):
-    lat: float = Field(ge=-90.0, le=90.0, description="latitude (WGS84)")
-    lng: float = Field(ge=-180.0, le=180.0, description="longitude (WGS84)")
+    lat: float = Field(ge=-90.0, le=90.0, allow_inf_nan=False, description="latitude (WGS84)")
+    lng: float = Field(ge=-180.0, le=180.0, allow_inf_nan=False, description="longitude (WGS84)")
     radius_m: int = Field(default=2000, ge=100, le=20_000, description="search radius in metres")
     category: str | None = Field(default=None, description="taxonomy category key: recyclable/paper_pack")
     limit: int = Field(default=5, ge=1, le=20)

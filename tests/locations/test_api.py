@@ -76,6 +76,8 @@ def test_nearby_finds_nothing_far_from_any_point(offline_client):
         ({"lat": 91, "lng": 127}, "lat", "less than or equal to 90"),
         ({"lat": 37.5, "lng": -181}, "lng", "greater than or equal to -180"),
         ({"lat": "north", "lng": 127}, "lat", "valid number"),
+        ({"lat": "nan", "lng": 127}, "lat", "finite number"),
+        ({"lat": 37.5, "lng": "-inf"}, "lng", "finite number"),
         ({"lng": 127}, "lat", "Field required"),
         ({"lat": 37.5, "lng": 127, "radius_m": 99}, "radius_m", "greater than or equal to 100"),
         ({"lat": 37.5, "lng": 127, "radius_m": 20_001}, "radius_m", "less than or equal to 20000"),

@@ -117,6 +117,14 @@ def test_rows_without_a_name_fail_the_load():
         build_dataset([_row(positnNm="  ")])
 
 
+def test_short_rows_read_as_empty_cells():
+    header = ",".join(embedded_rows()[0])
+    (row,) = read_rows(f"{header}\n7,짧은 행,부산\n")
+    assert row["positnRgnNm"] == "부산"
+    assert row["clctItemCn"] == ""
+    assert build_dataset([row]).skipped[0].reason.startswith("unparseable coordinates")
+
+
 def test_missing_columns_fail_the_load():
     with pytest.raises(DatasetError, match="clctItemCn"):
         read_rows("positnSn,positnNm,positnPstnLat,positnPstnLot\n1,a,37.5,127.0\n")
