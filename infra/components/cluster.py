@@ -1,0 +1,200 @@
+"""kubeadm bootstrap over SSH and the Kubernetes provider the workloads use.
+
+Order: every node waits for its cloud-init → ``kubeadm init`` on the master → a fresh join command (secret) →
+all workers join in parallel; the kubeconfig is read after init and the provider waits for every join.
+Each step is guarded on the node, so re-running any of them (an input changed, a node was replaced) is safe.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+from pulumi_command import remote
+
+from infra.config import NodeSpec, StackConfig
+from infra.render import scripts
+from infra.render.kubeadm import (
+    ControlPlaneEndpoint,
+    NodeIdentity,
+    init_config,
+    join_config,
+    parse_join_command,
+)
+from infra.render.kubeconfig import public_kubeconfig
+
+APP_NAMESPACE = "eco2"
+SSH_DIAL_ERROR_LIMIT = 60
+"""Dial attempts while a fresh instance boots sshd (each up to SSH_DIAL_TIMEOUT_SECONDS)."""
+SSH_DIAL_TIMEOUT_SECONDS = 15
+SECRET_COMMAND_OUTPUTS = ["stdout", "stderr"]
+
+
+@dataclass(frozen=True)
+class ClusterArgs:
+    config: StackConfig
+    specs: dict[str, NodeSpec]
+    instances: dict[str, aws.ec2.Instance]
+    control_plane_public_ip: pulumi.Output[str]
+    control_plane_private_ip: str
+    ssh_private_key: pulumi.Output[str]
+
+
+class Cluster(pulumi.ComponentResource):
+    kubeconfig: pulumi.Output[str]
+    """Secret kubeconfig whose server is the master's Elastic IP."""
+    provider: k8s.Provider
+    """Use for every Kubernetes resource (``opts=ResourceOptions(provider=cluster.provider)``)."""
+    app_namespace: k8s.core.v1.Namespace
+
+    def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("eco2:infra:Cluster", name, None, opts)
+        config = args.config
+        master = config.control_plane
+        endpoint = pulumi.Output.all(args.control_plane_public_ip).apply(
+            lambda ips: ControlPlaneEndpoint(
+                private_ip=args.control_plane_private_ip, public_ip=ips[0], dns_name=config.api_endpoint_name
+            )
+        )
+
+        def connection(node: str) -> remote.ConnectionArgs:
+            host = (
+                args.control_plane_public_ip
+                if args.specs[node].is_control_plane
+                else args.instances[node].public_ip
+            )
+            return remote.ConnectionArgs(
+                host=host,
+                user=config.ssh_user,
+                private_key=args.ssh_private_key,
+                dial_error_limit=SSH_DIAL_ERROR_LIMIT,
+                per_dial_timeout=SSH_DIAL_TIMEOUT_SECONDS,
+            )
+
+        def identity(node: str) -> pulumi.Output[NodeIdentity]:
+            instance = args.instances[node]
+            return pulumi.Output.all(instance.id, instance.availability_zone, instance.private_ip).apply(
+                lambda values: NodeIdentity(
+                    name=node,
+                    role=args.specs[node].role,
+                    instance_id=values[0],
+                    availability_zone=values[1],
+                    private_ip=values[2],
+                )
+            )
+
+        ready = {
+            node: remote.Command(
+                f"wait-{node}",
+                connection=connection(node),
+                create=scripts.RUN_AS_USER,
+                stdin=scripts.wait_for_node_script(node),
+                triggers=[instance.id],
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for node, instance in args.instances.items()
+        }
+
+        init_script = pulumi.Output.all(identity(master.name), endpoint).apply(
+            lambda values: scripts.kubeadm_init_script(
+                master.name,
+                init_config(
+                    cluster_name=config.name_prefix,
+                    kubernetes_version=config.kubernetes_version,
+                    node=values[0],
+                    endpoint=values[1],
+                ),
+            )
+        )
+        init = remote.Command(
+            "kubeadm-init",
+            connection=connection(master.name),
+            create=scripts.RUN_AS_ROOT,
+            stdin=init_script,
+            triggers=[args.instances[master.name].id],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[ready[master.name]]),
+        )
+
+        workers = [spec.name for spec in config.workers]
+        join_command = remote.Command(
+            "join-command",
+            connection=connection(master.name),
+            create=scripts.PRINT_JOIN_COMMAND,
+            # A fresh token whenever the set of workers changes: a node added later never gets an expired one.
+            triggers=[args.instances[node].id for node in workers],
+            logging=remote.Logging.NONE,
+            add_previous_output_in_env=False,
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[init], additional_secret_outputs=SECRET_COMMAND_OUTPUTS
+            ),
+        )
+        join_output: pulumi.Output[str] = pulumi.Output.secret(join_command.stdout)
+        credentials = join_output.apply(parse_join_command)
+
+        def join_script(node: str) -> pulumi.Output[str]:
+            def render(values: list[Any]) -> str:
+                config_text = join_config(node=values[0], endpoint=values[1], credentials=values[2])
+                return scripts.kubeadm_join_script(node, config_text)
+
+            return pulumi.Output.all(identity(node), endpoint, credentials).apply(render)
+
+        joins = []
+        for node in workers:
+            joins.append(
+                remote.Command(
+                    f"kubeadm-join-{node}",
+                    connection=connection(node),
+                    create=scripts.RUN_AS_ROOT,
+                    stdin=join_script(node),
+                    triggers=[args.instances[node].id],
+                    add_previous_output_in_env=False,
+                    opts=pulumi.ResourceOptions(
+                        parent=self,
+                        depends_on=[ready[node], join_command],
+                        additional_secret_outputs=SECRET_COMMAND_OUTPUTS,
+                    ),
+                )
+            )
+
+        admin_conf = remote.Command(
+            "kubeconfig",
+            connection=connection(master.name),
+            create=scripts.READ_ADMIN_KUBECONFIG,
+            triggers=[args.instances[master.name].id],
+            logging=remote.Logging.NONE,
+            add_previous_output_in_env=False,
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[init], additional_secret_outputs=SECRET_COMMAND_OUTPUTS
+            ),
+        )
+        self.kubeconfig = pulumi.Output.secret(
+            pulumi.Output.all(admin_conf.stdout, endpoint).apply(
+                lambda values: public_kubeconfig(values[0], values[1].public_url)
+            )
+        )
+        self.provider = k8s.Provider(
+            "kubernetes",
+            kubeconfig=self.kubeconfig,
+            # A stable identity: a re-read kubeconfig (new certificate, same cluster) must not replace every
+            # Kubernetes resource the provider manages.
+            cluster_identifier=config.name_prefix,
+            enable_server_side_apply=True,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=joins),
+        )
+        self.app_namespace = k8s.core.v1.Namespace(
+            "app-namespace",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=APP_NAMESPACE,
+                labels={
+                    "app.kubernetes.io/part-of": config.project,
+                    "pod-security.kubernetes.io/enforce": "baseline",
+                },
+            ),
+            opts=pulumi.ResourceOptions(parent=self, provider=self.provider),
+        )
+        self.register_outputs(
+            {"kubeconfig": self.kubeconfig, "appNamespace": self.app_namespace.metadata.name}
+        )

@@ -1,0 +1,55 @@
+"""cloud-init user data: host name, kernel settings, containerd config and the node-prep script.
+
+Everything the node needs before kubeadm is done here, at first boot, so the remote steps only wait for it.
+"""
+
+from __future__ import annotations
+
+from infra.render import yaml_text
+from infra.render.scripts import node_prep_script
+
+CONTAINERD_CONFIG_PATH = "/etc/eco2/containerd.toml"
+NODE_PREP_PATH = "/usr/local/sbin/eco2-node-prep"
+PAUSE_IMAGE = "registry.k8s.io/pause:3.10"
+
+KERNEL_MODULES = "overlay\nbr_netfilter\n"
+SYSCTLS = (
+    "net.bridge.bridge-nf-call-iptables = 1\n"
+    "net.bridge.bridge-nf-call-ip6tables = 1\n"
+    "net.ipv4.ip_forward = 1\n"
+)
+
+CONTAINERD_CONFIG = f"""\
+# containerd for kubelet: CRI plugin with systemd cgroups (kubeadm's default cgroup driver).
+# Version 2 schema: containerd 1.7 reads it natively and containerd 2.x migrates it on load.
+version = 2
+
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "{PAUSE_IMAGE}"
+
+[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+  runtime_type = "io.containerd.runc.v2"
+
+[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+  SystemdCgroup = true
+"""
+
+
+def render_cloud_init(*, node_name: str, kubernetes_version: str) -> str:
+    """``#cloud-config`` for one node; identical nodes of a role differ only by host name."""
+    document = {
+        "hostname": node_name,
+        "preserve_hostname": False,
+        "write_files": [
+            {"path": "/etc/modules-load.d/kubernetes.conf", "permissions": "0644", "content": KERNEL_MODULES},
+            {"path": "/etc/sysctl.d/90-kubernetes.conf", "permissions": "0644", "content": SYSCTLS},
+            {"path": CONTAINERD_CONFIG_PATH, "permissions": "0644", "content": CONTAINERD_CONFIG},
+            {
+                "path": NODE_PREP_PATH,
+                "permissions": "0755",
+                "content": node_prep_script(kubernetes_version, CONTAINERD_CONFIG_PATH),
+            },
+        ],
+        "runcmd": [[NODE_PREP_PATH]],
+    }
+    return "#cloud-config\n" + yaml_text.dump(document)

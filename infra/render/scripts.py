@@ -1,0 +1,175 @@
+"""Shell scripts the bootstrap runs on the nodes, rendered from constant bodies plus a quoted variable header.
+
+Values are never spliced into script text: each becomes a ``readonly NAME='value'`` line (``shlex.quote``), so
+a domain or a YAML document cannot break out of its string. Every script is idempotent: re-running it on a
+node where its work is already done changes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Mapping
+
+NODE_READY_MARKER = "/var/lib/eco2/node-prepared"
+ADMIN_KUBECONFIG = "/etc/kubernetes/admin.conf"
+
+PRINT_JOIN_COMMAND = "sudo kubeadm token create --ttl 1h --print-join-command"
+"""Mints a fresh bootstrap token; its output is a credential (secret, never logged)."""
+READ_ADMIN_KUBECONFIG = f"sudo cat {ADMIN_KUBECONFIG}"
+RUN_AS_ROOT = "sudo bash -s"
+"""The remote command of every script: the script itself arrives on stdin."""
+RUN_AS_USER = "bash -s"
+
+_NAME_RE = re.compile(r"^[A-Z][A-Z0-9_]*$")
+
+NODE_PREP = r"""
+# Prepares an Ubuntu node for kubeadm. Every step converges; the marker is written last.
+readonly KEYRING=/etc/apt/keyrings/kubernetes-apt-keyring.gpg
+readonly REPO="https://pkgs.k8s.io/core:/stable:/v${K8S_MINOR}/deb/"
+export DEBIAN_FRONTEND=noninteractive
+
+if [[ -f "$MARKER" ]]; then
+  echo "node already prepared"
+  exit 0
+fi
+
+# kubelet refuses to start while swap is on.
+swapoff -a
+sed -i -E 's@^([^#].*[[:space:]]swap[[:space:]].*)$@# \1@' /etc/fstab
+
+# Overlay filesystem for containerd; bridged traffic through iptables and IP forwarding for pods.
+modprobe overlay
+modprobe br_netfilter
+sysctl --system >/dev/null
+
+apt-get update -q
+apt-get install -y -q apt-transport-https ca-certificates curl gpg containerd
+install -d -m 0755 /etc/apt/keyrings
+curl -fsSL --retry 5 "${REPO}Release.key" | gpg --dearmor --yes -o "$KEYRING"
+echo "deb [signed-by=${KEYRING}] ${REPO} /" >/etc/apt/sources.list.d/kubernetes.list
+apt-get update -q
+package_version="$(apt-cache madison kubeadm |
+  awk -v want="${K8S_VERSION}-" 'index($3, want) == 1 { print $3; exit }')"
+if [[ -z "$package_version" ]]; then
+  echo "kubeadm ${K8S_VERSION} is not published in ${REPO}" >&2
+  exit 1
+fi
+apt-get install -y -q --allow-change-held-packages \
+  "kubelet=${package_version}" "kubeadm=${package_version}" "kubectl=${package_version}"
+apt-mark hold kubelet kubeadm kubectl containerd
+
+# containerd's config is written whole by cloud-init (systemd cgroups); it replaces the package default.
+install -d -m 0755 /etc/containerd
+install -m 0644 "$CONTAINERD_CONFIG" /etc/containerd/config.toml
+systemctl restart containerd
+systemctl enable --now containerd kubelet
+
+install -d -m 0755 "$(dirname "$MARKER")"
+touch "$MARKER"
+echo "node prepared for Kubernetes ${K8S_VERSION}"
+"""
+
+WAIT_FOR_NODE = r"""
+# Waits for cloud-init to finish and checks that the node prep completed.
+status=0
+cloud-init status --wait >/dev/null || status=$?
+# 2 means "finished with recoverable warnings" (deprecated keys and the like): the marker decides.
+if [[ "$status" -ne 0 && "$status" -ne 2 ]]; then
+  cloud-init status --long >&2 || true
+  echo "cloud-init failed (exit ${status}); see /var/log/cloud-init-output.log" >&2
+  exit 1
+fi
+if [[ ! -f "$MARKER" ]]; then
+  echo "node prep did not complete; see /var/log/cloud-init-output.log" >&2
+  exit 1
+fi
+echo "${NODE_NAME} is ready for kubeadm"
+"""
+
+KUBEADM_INIT = r"""
+# Initialises the control plane once. On a node that is already initialised it only checks the API.
+readonly CONFIG_FILE=/etc/eco2/kubeadm-init.yaml
+
+api_ready() {
+  kubectl --kubeconfig "$ADMIN_CONF" get --raw=/readyz >/dev/null 2>&1
+}
+
+install -d -m 0700 /etc/eco2
+(umask 077 && printf '%s\n' "$KUBEADM_CONFIG" >"$CONFIG_FILE")
+
+if [[ -f "$ADMIN_CONF" ]]; then
+  # Never reset a cluster automatically: wait for it to serve, or stop and let a person look.
+  for _ in $(seq 1 60); do
+    if api_ready; then
+      echo "control plane on ${NODE_NAME} already initialised and ready"
+      exit 0
+    fi
+    sleep 5
+  done
+  echo "${ADMIN_CONF} exists but the API server is not ready; inspect ${NODE_NAME} by hand" >&2
+  exit 1
+fi
+
+# --skip-token-print keeps the bootstrap token out of the command output and the Pulumi logs.
+kubeadm init --config "$CONFIG_FILE" --skip-token-print
+echo "control plane on ${NODE_NAME} initialised"
+"""
+
+KUBEADM_JOIN = r"""
+# Joins this node to the cluster once. The config holds a bootstrap token and is removed afterwards.
+readonly CONFIG_FILE=/etc/eco2/kubeadm-join.yaml
+
+if [[ -f /etc/kubernetes/kubelet.conf ]]; then
+  echo "${NODE_NAME} already joined"
+  exit 0
+fi
+if [[ -e /etc/kubernetes/pki/ca.crt ]]; then
+  # A previous join stopped half-way (no kubelet.conf): this node is not a member yet, start clean.
+  kubeadm reset --force
+fi
+
+install -d -m 0700 /etc/eco2
+trap 'rm -f "$CONFIG_FILE"' EXIT
+(umask 077 && printf '%s\n' "$KUBEADM_CONFIG" >"$CONFIG_FILE")
+kubeadm join --config "$CONFIG_FILE"
+echo "${NODE_NAME} joined"
+"""
+
+
+def render_script(body: str, variables: Mapping[str, str]) -> str:
+    """A bash script: strict mode, one quoted ``readonly`` per variable, then the constant body."""
+    lines = ["#!/usr/bin/env bash", "set -euo pipefail"]
+    for name, value in variables.items():
+        if not _NAME_RE.match(name):
+            raise ValueError(f"invalid shell variable name {name!r}")
+        lines.append(f"readonly {name}={shlex.quote(value)}")
+    return "\n".join(lines) + "\n" + body
+
+
+def node_prep_script(kubernetes_version: str, containerd_config_path: str) -> str:
+    minor = ".".join(kubernetes_version.split(".")[:2])
+    return render_script(
+        NODE_PREP,
+        {
+            "K8S_VERSION": kubernetes_version,
+            "K8S_MINOR": minor,
+            "CONTAINERD_CONFIG": containerd_config_path,
+            "MARKER": NODE_READY_MARKER,
+        },
+    )
+
+
+def wait_for_node_script(node_name: str) -> str:
+    return render_script(WAIT_FOR_NODE, {"NODE_NAME": node_name, "MARKER": NODE_READY_MARKER})
+
+
+def kubeadm_init_script(node_name: str, kubeadm_config: str) -> str:
+    return render_script(
+        KUBEADM_INIT,
+        {"NODE_NAME": node_name, "ADMIN_CONF": ADMIN_KUBECONFIG, "KUBEADM_CONFIG": kubeadm_config},
+    )
+
+
+def kubeadm_join_script(node_name: str, kubeadm_config: str) -> str:
+    return render_script(KUBEADM_JOIN, {"NODE_NAME": node_name, "KUBEADM_CONFIG": kubeadm_config})
