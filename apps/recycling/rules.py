@@ -200,10 +200,6 @@ def _check_adjustments(
             raise entry_error(
                 file_name, entry, f"adjustment {tag!r}: a redirect needs a `step` explaining it"
             )
-        if not (adjustment.step or adjustment.insufficiency):
-            raise entry_error(
-                file_name, entry, f"adjustment {tag!r}: has neither a step nor an insufficiency"
-            )
         for pattern in adjustment.mentions:
             _check_pattern(file_name, entry, pattern)
 
