@@ -1,0 +1,1 @@
+"""The embedded offline classifier: EfficientNet-Lite2 (ONNX) plus a calibrated head learned on TrashNet."""

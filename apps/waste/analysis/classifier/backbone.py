@@ -1,0 +1,53 @@
+"""The ONNX EfficientNet-Lite2 backbone: one onnxruntime run → (ImageNet logits, pooled features).
+
+Sessions are created lazily and cached per process, keyed by model path and thread count, so a Celery worker
+or API process pays the load cost once, and only when the first photo arrives (or at ``warm_up``).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from apps.waste.analysis.classifier.artifacts import MODEL_FILE, verified_path
+from apps.waste.analysis.classifier.preprocessing import FloatArray
+
+INPUT_NAME = "image"
+OUTPUT_NAMES = ("imagenet_logits", "features")
+
+
+@lru_cache(maxsize=4)
+def _session(model_path: str, intra_op_threads: int) -> ort.InferenceSession:
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = intra_op_threads
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return ort.InferenceSession(model_path, sess_options=options, providers=["CPUExecutionProvider"])
+
+
+class Backbone:
+    """Checksum-verified, lazily loaded ONNX session for the committed EfficientNet-Lite2 export."""
+
+    def __init__(self, artifacts_dir: Path, intra_op_threads: int = 1) -> None:
+        if intra_op_threads < 1:
+            raise ValueError(f"intra_op_threads must be >= 1, got {intra_op_threads}")
+        self._artifacts_dir = artifacts_dir
+        self._threads = intra_op_threads
+        self._model_path: Path | None = None
+
+    def _get_session(self) -> ort.InferenceSession:
+        if self._model_path is None:
+            self._model_path = verified_path(self._artifacts_dir, MODEL_FILE)
+        return _session(str(self._model_path), self._threads)
+
+    def load(self) -> None:
+        """Verify the model file and create the session now rather than on the first photo."""
+        self._get_session()
+
+    def run(self, batch: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """(logits ``[N, 1000]``, features ``[N, 1280]``) of a preprocessed ``[N, 3, 260, 260]`` batch."""
+        logits, features = self._get_session().run(list(OUTPUT_NAMES), {INPUT_NAME: batch})
+        return np.asarray(logits, dtype=np.float32), np.asarray(features, dtype=np.float32)

@@ -1,0 +1,121 @@
+"""From backbone outputs to a verdict: answer, or abstain and say why.
+
+Shared by the runtime analyzer and the evaluation, so the figures in docs/classifier.md measure exactly the
+rule the API applies. The checks run in order; the first that fires decides the abstention:
+
+1. ``NOT_WASTE``: ImageNet puts more than ``not_waste_ceiling`` on animals, people, plants, scenery,
+   vehicles or buildings.
+2. ``UNSEEN_CATEGORY``: ImageNet puts more than ``unseen_ceiling`` on one waste category the head was never
+   trained on (food, textiles, electronics …); the head would otherwise force it into one of its six classes.
+3. ``UNFAMILIAR``: the photo's features lie too far outside the subspace of the training photos.
+4. ``LOW_CONFIDENCE``: the calibrated probability of the best category is below the threshold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+
+from apps.waste.analysis.classifier.calibration import Array, FloatInput, softmax
+from apps.waste.analysis.classifier.head import Head
+from apps.waste.analysis.classifier.imagenet_map import not_waste_mass, unseen_category_masses
+
+CORRUGATED_CARDBOARD_ITEM = "recyclable/paper/corrugated_cardboard"
+
+# TrashNet class → taxonomy category key.
+CLASS_CATEGORY: dict[str, str] = {
+    "cardboard": "recyclable/paper",
+    "paper": "recyclable/paper",
+    "glass": "recyclable/glass",
+    "metal": "recyclable/metal",
+    "plastic": "recyclable/plastic",
+    "trash": "general",
+}
+
+
+class Abstention(StrEnum):
+    NOT_WASTE = "not_waste"
+    UNSEEN_CATEGORY = "unseen_category"
+    UNFAMILIAR = "unfamiliar"
+    LOW_CONFIDENCE = "low_confidence"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One photo's outcome. ``categories`` are calibrated category probabilities, best first."""
+
+    class_probabilities: Array
+    categories: list[tuple[str, float]]
+    item: str | None
+    abstention: Abstention | None
+    imagenet_top: tuple[int, float]
+    unseen: tuple[str, float] | None
+    residual: float
+
+    @property
+    def confident(self) -> bool:
+        return self.abstention is None
+
+    @property
+    def category(self) -> str:
+        """The best category, whether or not it is confident enough to be answered."""
+        return self.categories[0][0]
+
+    @property
+    def confidence(self) -> float:
+        return self.categories[0][1]
+
+
+def category_probabilities(head: Head, class_probabilities: Array) -> list[tuple[str, float]]:
+    """Sum class probabilities per taxonomy category (cardboard + paper are both 종이), best first."""
+    totals: dict[str, float] = {}
+    for name, probability in zip(head.classes, class_probabilities, strict=True):
+        category = CLASS_CATEGORY[name]
+        totals[category] = totals.get(category, 0.0) + float(probability)
+    return sorted(totals.items(), key=lambda entry: (-entry[1], entry[0]))
+
+
+def judge(head: Head, imagenet_logits: FloatInput, features: FloatInput, threshold: float) -> list[Verdict]:
+    """Verdicts for a batch: ``imagenet_logits [N, 1000]`` and ``features [N, 1280]`` from the backbone."""
+    class_probabilities = head.probabilities(features)
+    imagenet_probabilities = softmax(imagenet_logits)
+    not_waste = not_waste_mass(imagenet_probabilities)
+    residuals = head.residual(features)
+    cardboard = head.classes.index("cardboard")
+    verdicts = []
+    for row, probabilities in enumerate(class_probabilities):
+        categories = category_probabilities(head, probabilities)
+        unseen_masses = unseen_category_masses(imagenet_probabilities[row])
+        unseen = max(unseen_masses.items(), key=lambda entry: entry[1])
+        if not_waste[row] > head.not_waste_ceiling:
+            abstention: Abstention | None = Abstention.NOT_WASTE
+        elif unseen[1] > head.unseen_ceiling:
+            abstention = Abstention.UNSEEN_CATEGORY
+        elif residuals[row] > head.residual_ceiling:
+            abstention = Abstention.UNFAMILIAR
+        elif categories[0][1] < threshold:
+            abstention = Abstention.LOW_CONFIDENCE
+        else:
+            abstention = None
+        item = (
+            CORRUGATED_CARDBOARD_ITEM
+            if abstention is None
+            and int(np.argmax(probabilities)) == cardboard
+            and probabilities[cardboard] >= threshold
+            else None
+        )
+        top_imagenet = int(np.argmax(imagenet_probabilities[row]))
+        verdicts.append(
+            Verdict(
+                class_probabilities=probabilities,
+                categories=categories,
+                item=item,
+                abstention=abstention,
+                imagenet_top=(top_imagenet, float(imagenet_probabilities[row, top_imagenet])),
+                unseen=unseen if abstention is Abstention.UNSEEN_CATEGORY else None,
+                residual=float(residuals[row]),
+            )
+        )
+    return verdicts

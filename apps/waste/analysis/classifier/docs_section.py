@@ -1,0 +1,22 @@
+"""Rewrite one generated section of docs/classifier.md in place (between HTML comment markers)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+DEFAULT_DOC = Path("docs/classifier.md")
+
+
+def replace_section(doc: Path, name: str, body: str) -> None:
+    """Put ``body`` between ``<!-- name:start -->`` and ``<!-- name:end -->``, appending them if absent."""
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    block = f"{start}\n{body.strip()}\n{end}"
+    text = doc.read_text(encoding="utf-8") if doc.exists() else ""
+    if start in text and end in text:
+        before, rest = text.split(start, 1)
+        _, after = rest.split(end, 1)
+        text = before + block + after
+    else:
+        text = text.rstrip("\n") + ("\n\n" if text else "") + block + "\n"
+    doc.parent.mkdir(parents=True, exist_ok=True)
+    doc.write_text(text, encoding="utf-8")

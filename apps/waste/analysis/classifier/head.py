@@ -1,0 +1,102 @@
+"""The learned part of the embedded classifier: a temperature-scaled softmax head and its abstention limits.
+
+Stored in ``artifacts/head.npz`` (a few tens of kB, loaded without pickle). Produced by
+``python -m apps.waste.analysis.classifier.train``; every number in it is learned or chosen from the TrashNet
+train / calibration splits, never from the test split.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from apps.waste.analysis.classifier.artifacts import ArtifactError
+from apps.waste.analysis.classifier.calibration import Array, FloatInput, principal_residual, softmax
+
+_FLOAT_FIELDS = ("feature_mean", "feature_scale", "weights", "bias", "basis")
+_SCALAR_FIELDS = ("temperature", "residual_ceiling", "not_waste_ceiling", "unseen_ceiling", "threshold")
+
+
+@dataclass(frozen=True)
+class Head:
+    """Softmax regression on standardised pooled features, plus the limits that make it abstain.
+
+    - ``temperature`` divides the logits (fitted on the calibration split) so probabilities are calibrated.
+    - ``basis`` spans the principal subspace of the standardised training features. The share of a photo's
+      feature vector outside it (``residual``) above ``residual_ceiling`` means the photo looks like nothing
+      the head was trained on; its probabilities would then be meaningless, however high.
+    - ``not_waste_ceiling`` / ``unseen_ceiling`` cap the ImageNet probability mass allowed on not-waste
+      classes and on any one waste category the head cannot answer (see ``imagenet_map``).
+    - ``threshold`` is the calibrated probability from which an answer is given (chosen on calibration).
+    """
+
+    classes: tuple[str, ...]
+    feature_mean: Array
+    feature_scale: Array
+    weights: Array
+    bias: Array
+    temperature: float
+    basis: Array
+    residual_ceiling: float
+    not_waste_ceiling: float
+    unseen_ceiling: float
+    threshold: float
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def standardise(self, features: FloatInput) -> Array:
+        return np.asarray((np.asarray(features, np.float64) - self.feature_mean) / self.feature_scale)
+
+    def logits(self, features: FloatInput) -> Array:
+        return np.asarray(self.standardise(features) @ self.weights + self.bias)
+
+    def probabilities(self, features: FloatInput) -> Array:
+        """Calibrated class probabilities ``[N, k]`` for pooled features ``[N, 1280]``."""
+        return softmax(self.logits(features) / self.temperature)
+
+    def residual(self, features: FloatInput) -> Array:
+        """Share (0–1) of each standardised feature vector's norm lying outside the training subspace."""
+        return principal_residual(self.standardise(features), self.basis)
+
+    def save(self, path: Path) -> None:
+        arrays: dict[str, Any] = {name: np.asarray(getattr(self, name), np.float32) for name in _FLOAT_FIELDS}
+        arrays |= {name: np.float64(getattr(self, name)) for name in _SCALAR_FIELDS}
+        arrays["classes"] = np.array(self.classes)
+        arrays["provenance"] = np.array(json.dumps(self.provenance, sort_keys=True))
+        # Written entry by entry with a fixed timestamp (np.savez stamps the current time) so that
+        # retraining on the same features yields a byte-identical file and checksum.
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for name, value in arrays.items():
+                member = io.BytesIO()
+                np.lib.format.write_array(member, np.asarray(value), allow_pickle=False)
+                info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                archive.writestr(info, member.getvalue())
+        path.write_bytes(buffer.getvalue())
+
+    @classmethod
+    def load(cls, path: Path) -> Head:
+        try:
+            with np.load(path, allow_pickle=False) as stored:
+                return cls(
+                    classes=tuple(str(name) for name in stored["classes"]),
+                    feature_mean=stored["feature_mean"].astype(np.float64),
+                    feature_scale=stored["feature_scale"].astype(np.float64),
+                    weights=stored["weights"].astype(np.float64),
+                    bias=stored["bias"].astype(np.float64),
+                    basis=stored["basis"].astype(np.float64),
+                    temperature=float(stored["temperature"]),
+                    residual_ceiling=float(stored["residual_ceiling"]),
+                    not_waste_ceiling=float(stored["not_waste_ceiling"]),
+                    unseen_ceiling=float(stored["unseen_ceiling"]),
+                    threshold=float(stored["threshold"]),
+                    provenance=json.loads(str(stored["provenance"])),
+                )
+        except (KeyError, ValueError, OSError) as exc:
+            raise ArtifactError(f"classifier head {path} is unreadable: {exc}") from exc
