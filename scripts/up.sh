@@ -8,8 +8,8 @@ RUN_DIR=.local/run
 LOG_DIR=.local/log
 API_PORT=${ECO2_API_PORT:-8000}
 S3_PORT=${ECO2_S3_PORT:-9000}
-SAMPLE=${SAMPLE:-apps/samples/clear-pet-bottle.jpg}
-SAMPLE_HINT=${SAMPLE_HINT:-}
+SAMPLE=${SAMPLE:-apps/samples/pet-bottle.jpg}
+SAMPLE_HINT=${SAMPLE_HINT:-라벨 있는 페트병}
 export ECO2_S3_ENDPOINT_URL="http://127.0.0.1:${S3_PORT}" ECO2_S3_ACCESS_KEY_ID=local ECO2_S3_SECRET_ACCESS_KEY=local-secret
 mkdir -p "$RUN_DIR" "$LOG_DIR"
 
@@ -56,8 +56,10 @@ wait_until "the worker" 90 grep -q "ready." "$LOG_DIR/worker.log"
 
 echo
 echo "Eco² is running: API http://127.0.0.1:${API_PORT}/docs, embedded S3 http://127.0.0.1:${S3_PORT}"
-echo "Scanning the bundled sample photo ${SAMPLE} ..."
+echo "Scanning the bundled sample photo ${SAMPLE} (a rendered bottle) ..."
+"$VENV/bin/ecoeco" scan "$SAMPLE" --api "http://127.0.0.1:${API_PORT}" || true
 echo
-"$VENV/bin/ecoeco" scan "$SAMPLE" --api "http://127.0.0.1:${API_PORT}" ${SAMPLE_HINT:+--hint "$SAMPLE_HINT"}
+echo "... and again with the hint \"${SAMPLE_HINT}\":"
+"$VENV/bin/ecoeco" scan "$SAMPLE" --api "http://127.0.0.1:${API_PORT}" --hint "$SAMPLE_HINT"
 echo
 echo "Logs in ${LOG_DIR}/. Scan your own photo: ${VENV}/bin/ecoeco scan PHOTO [--hint TEXT]. Stop: make down"

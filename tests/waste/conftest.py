@@ -22,6 +22,7 @@ from PIL import Image
 from tests.support import services
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+SAMPLE_PHOTO = REPO_ROOT / "apps" / "samples" / "pet-bottle.jpg"
 
 
 @pytest.fixture(scope="session")
@@ -68,7 +69,7 @@ class ServerThread(uvicorn.Server):
 
 @pytest.fixture(scope="session")
 def api(database: str, vhost: str, s3: Any) -> Iterator[httpx.Client]:
-    from apps.main import create_app
+    from apps.main import create_gateway
 
     port = services.free_port()
     server = ServerThread(
