@@ -19,7 +19,7 @@ from apps.recycling.taxonomy import Taxonomy, get_taxonomy
 
 _CHOSEONG = "ㄱㄲㄴㄷㄸㄹㅁㅂㅃㅅㅆㅇㅈㅉㅊㅋㅌㅍㅎ"
 _JUNGSEONG = "ㅏㅐㅑㅒㅓㅔㅕㅖㅗㅘㅙㅚㅛㅜㅝㅞㅟㅠㅡㅢㅣ"
-_JONGSEONG = ("", *"ㄱㄲㄳㄴㄵㄶㄷㄹㄺㄻㄼㄽㄾㄿㅀㅁㅂㅄㅅㅆㅇㅈㅊㅋㅌㅍㅎ")
+_JONGSEONG: tuple[str, ...] = ("", *"ㄱㄲㄳㄴㄵㄶㄷㄹㄺㄻㄼㄽㄾㄿㅀㅁㅂㅄㅅㅆㅇㅈㅊㅋㅌㅍㅎ")
 _HANGUL_FIRST, _HANGUL_LAST = 0xAC00, 0xD7A3
 
 # Spelling variants folded before matching, applied in order to the normalised text.
@@ -68,16 +68,26 @@ def to_jamo(text: str) -> str:
     return "".join(out)
 
 
-def has_final_consonant(word: str) -> bool:
-    """Whether a word ends in a consonant sound (받침), for choosing 은/는, 이/가, 으로/로."""
+# How Latin letters and digits end when read in Korean (only those that end in a consonant).
+_SPOKEN_FINALS: dict[str, str] = {
+    "l": "ㄹ", "m": "ㅁ", "n": "ㄴ", "r": "ㄹ",
+    "0": "ㅇ", "1": "ㄹ", "3": "ㅁ", "6": "ㄱ", "7": "ㄹ", "8": "ㄹ",
+}  # fmt: skip
+
+
+def final_consonant(word: str) -> str:
+    """The final consonant (받침) the word ends with, as a jamo; "" when it ends in a vowel sound.
+
+    Used to choose particles (은/는, 이에요/예요, 으로/로). Latin letters and digits are read the Korean way:
+    L(엘) M(엠) N(엔) R(알) and 0(영) 1(일) 3(삼) 6(육) 7(칠) 8(팔) end in a consonant.
+    """
     for char in reversed(word):
         code = ord(char)
         if _HANGUL_FIRST <= code <= _HANGUL_LAST:
-            return (code - _HANGUL_FIRST) % 28 != 0
+            return _JONGSEONG[(code - _HANGUL_FIRST) % 28]
         if char.isalnum():
-            # Letters and digits read in Korean: L(엘) M(엠) N(엔) R(알), 0(영) 1(일) 3(삼) 6(육) 7(칠) 8(팔).
-            return char.lower() in "lmnr013678"
-    return False
+            return _SPOKEN_FINALS.get(char.lower(), "")
+    return ""
 
 
 class NameKind(StrEnum):

@@ -273,20 +273,20 @@ def plan_disposal(
 ) -> DisposalPlan:
     """Resolve where a classified thing goes and which steps apply, from the knowledge base only.
 
-    The item, when given, must belong to ``category`` (or to one of its 중분류); an item listed under a
-    category but discharged elsewhere (``goes_to``) follows that other rule. A condition whose adjustment
-    has ``goes_to`` (a broken glass bottle) redirects to that rule; its explanation becomes the first step.
-    Unknown condition names are ignored. Raises :class:`UnknownKeyError` for unknown keys and ``ValueError``
-    for an item outside the category.
+    An item listed under a category but discharged elsewhere (``goes_to``) follows that other rule; an item
+    that is unknown or not under ``category`` (or one of its 중분류) is ignored, because the category is what
+    an analyzer commits to. A condition whose adjustment has ``goes_to`` (a broken glass bottle) redirects to
+    that rule; its explanation becomes the first step. Unknown condition names are ignored. Raises
+    :class:`UnknownKeyError` for an unknown category.
     """
     kb = kb or get_knowledge_base()
     taxonomy = kb.taxonomy
     taxonomy.category(category)
     item_note: str | None = None
     origin = category
+    if item is not None and not (taxonomy.has_item(item) and item_in_category(taxonomy, category, item)):
+        item = None
     if item is not None:
-        if not item_in_category(taxonomy, category, item):
-            raise ValueError(f"item {item!r} is not in category {category!r}")
         item_entry = taxonomy.item(item)
         origin = item_entry.disposal_category
         item_note = item_entry.note
