@@ -3,27 +3,29 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 import pulumi
 import pytest
 
-from infra.config import ConfigError, load_ssh_private_key, parse_config
+from infra.config import ConfigError, StackConfig, load_ssh_private_key, parse_config
 from infra.roles import ROLES
 from tests.infra.harness import ProgramFailed, execute
 from tests.infra.stack_runner import stack_config
 
 
-def raw_config(stack: str) -> dict[str, str | None]:
+def raw_config(stack: str) -> dict[str, str]:
     return {
         key.split(":", 1)[1]: value for key, value in stack_config(stack).items() if key.startswith("eco2:")
     }
 
 
-def parse(raw: dict[str, str | None], stack: str = "dev"):
+def parse(raw: dict[str, str], stack: str = "dev") -> StackConfig:
     return parse_config(raw, project="eco2", stack=stack, region="ap-northeast-2")
 
 
-def with_nodes(change):
+def with_nodes(change: Callable[[dict[str, Any]], object]) -> dict[str, str]:
     raw = raw_config("dev")
     nodes = json.loads(raw["nodes"])
     change(nodes)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import inspect
 from collections import Counter
+from typing import Any
 
 import pytest
 
@@ -81,7 +82,7 @@ NOT_TAGGABLE = {
 }
 
 
-def resource_class(type_: str) -> type:
+def resource_class(type_: str) -> Any:
     """``aws:ec2/instance:Instance`` → ``pulumi_aws.ec2.Instance``."""
     _, module_path, class_name = type_.split(":")
     module = importlib.import_module(f"pulumi_aws.{module_path.split('/')[0]}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from functools import cache
+from typing import Any
 
 import pytest
 import yaml
@@ -17,8 +18,9 @@ INSTANCE = "aws:ec2/instance:Instance"
 COMMAND = "command:remote:Command"
 
 
-def configured_nodes(stack: str) -> dict[str, dict]:
-    return json.loads(stack_config(stack)["eco2:nodes"])
+def configured_nodes(stack: str) -> dict[str, dict[str, Any]]:
+    nodes: dict[str, dict[str, Any]] = json.loads(stack_config(stack)["eco2:nodes"])
+    return nodes
 
 
 @cache

@@ -69,7 +69,8 @@ def is_world(peer: str) -> bool:
 
 
 def admin_cidrs(stack: str) -> list[str]:
-    return json.loads(stack_config(stack)["eco2:adminCidrs"])
+    cidrs: list[str] = json.loads(stack_config(stack)["eco2:adminCidrs"])
+    return cidrs
 
 
 def expected_ingress(stack: str) -> set[RuleRow]:
