@@ -89,6 +89,7 @@ def evaluate(features: FeatureSet, artifacts_dir: Path, threshold: float | None)
     per_class = {
         name: (float(class_hits[labels == index].mean()), int((labels == index).sum()))
         for index, name in enumerate(head.classes)
+        if (labels == index).any()
     }
     abstentions = {
         reason.value: float(np.mean([v.abstention is reason for v in verdicts])) for reason in Abstention

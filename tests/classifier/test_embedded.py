@@ -1,0 +1,91 @@
+"""The analyzer end to end on the committed artifacts (onnxruntime only) with scikit-image's photos."""
+
+import pytest
+from PIL import Image
+
+from apps.waste.analysis.classifier.artifacts import DEFAULT_ARTIFACTS_DIR
+from apps.waste.analysis.classifier.runtime import load_head
+from apps.waste.analysis.embedded import DEFAULT_THRESHOLD, EmbeddedAnalyzer
+from apps.waste.analysis.types import AnalyzerSource
+
+from .conftest import as_input, landscape, photo
+
+
+def test_default_threshold_is_the_one_chosen_on_the_calibration_split():
+    assert load_head(DEFAULT_ARTIFACTS_DIR).threshold == DEFAULT_THRESHOLD
+    assert EmbeddedAnalyzer().threshold == DEFAULT_THRESHOLD
+
+
+@pytest.mark.parametrize("threshold", [-0.1, 1.5])
+def test_threshold_outside_zero_one_is_rejected(threshold):
+    with pytest.raises(ValueError, match="threshold"):
+        EmbeddedAnalyzer(threshold=threshold)
+
+
+def test_intra_op_threads_must_be_positive():
+    with pytest.raises(ValueError, match="intra_op_threads"):
+        EmbeddedAnalyzer(intra_op_threads=0)
+
+
+def test_a_printed_page_is_confidently_paper(analyzer):
+    result = analyzer.analyze(as_input(photo("page")))
+    assert result.status == "confident"
+    assert result.category == "recyclable/paper"
+    assert result.item is None
+    assert result.confidence >= analyzer.threshold
+    assert result.source is AnalyzerSource.EMBEDDED
+    assert result.candidates[0].category == "recyclable/paper"
+    assert result.candidates[0].probability == pytest.approx(result.confidence)
+    assert sum(c.probability for c in result.candidates) == pytest.approx(1.0)
+    assert result.conditions == []
+
+
+def test_predictions_are_deterministic_and_ignore_the_hint(analyzer):
+    image = as_input(photo("coffee"))
+    first = analyzer.analyze(image)
+    again = analyzer.analyze(image, hint="유리병이에요")
+    assert first == again
+    other_instance = EmbeddedAnalyzer(intra_op_threads=2).analyze(image)
+    assert [c.category for c in other_instance.candidates] == [c.category for c in first.candidates]
+    assert other_instance.confidence == pytest.approx(first.confidence, abs=1e-4)
+
+
+def test_a_cat_is_not_waste_and_the_note_asks_for_a_hint(analyzer):
+    result = analyzer.analyze(as_input(photo("chelsea")))
+    assert result.status == "uncertain"
+    assert result.category is None
+    assert result.item is None
+    assert result.candidates  # still listed for the coach
+    assert result.notes is not None
+    assert "cat" in result.notes
+    assert "알려 주세요" in result.notes
+
+
+@pytest.mark.parametrize("name", ["astronaut", "rocket", "checkerboard", "text"])
+def test_people_scenes_and_graphics_are_never_answered(analyzer, name):
+    result = analyzer.analyze(as_input(photo(name)))
+    assert result.status == "uncertain"
+    assert result.category is None
+
+
+def test_a_landscape_is_never_answered(analyzer):
+    result = analyzer.analyze(as_input(landscape()))
+    assert result.status == "uncertain"
+    assert result.category is None
+
+
+def test_everything_is_uncertain_at_threshold_one_but_candidates_remain():
+    strict = EmbeddedAnalyzer(threshold=1.0)
+    result = strict.analyze(as_input(photo("page")))
+    assert result.status == "uncertain"
+    assert result.category is None
+    assert result.candidates[0].category == "recyclable/paper"
+    assert result.notes is not None
+    assert "100%" in result.notes
+
+
+def test_odd_image_modes_and_sizes_are_handled(analyzer):
+    for image in (Image.new("L", (3, 700), 200), Image.new("RGBA", (640, 20), (0, 0, 0, 0))):
+        result = analyzer.analyze(as_input(image))
+        assert result.status in {"confident", "uncertain"}
+        assert 0.0 <= result.confidence <= 1.0

@@ -1,0 +1,131 @@
+"""The head's storage and the decision rule, on a small hand-built head (4-d features, 6 classes)."""
+
+import numpy as np
+import pytest
+
+from apps.waste.analysis.classifier.artifacts import ArtifactError
+from apps.waste.analysis.classifier.dataset import TRASHNET_CLASSES
+from apps.waste.analysis.classifier.decision import (
+    CORRUGATED_CARDBOARD_ITEM,
+    Abstention,
+    category_probabilities,
+    judge,
+)
+from apps.waste.analysis.classifier.head import Head
+
+CARDBOARD, GLASS, PAPER = (TRASHNET_CLASSES.index(name) for name in ("cardboard", "glass", "paper"))
+
+
+def _head(temperature: float = 1.0) -> Head:
+    weights = np.zeros((4, 6))
+    weights[0, CARDBOARD] = 4.0
+    weights[1, GLASS] = 4.0
+    basis = np.zeros((4, 2))
+    basis[0, 0] = basis[1, 1] = 1.0  # photos like the training ones live in the first two dimensions
+    return Head(
+        classes=TRASHNET_CLASSES,
+        feature_mean=np.zeros(4),
+        feature_scale=np.ones(4),
+        weights=weights,
+        bias=np.zeros(6),
+        temperature=temperature,
+        basis=basis,
+        residual_ceiling=0.5,
+        not_waste_ceiling=0.5,
+        unseen_ceiling=0.5,
+        threshold=0.7,
+        provenance={"made_by": "test"},
+    )
+
+
+ASHCAN = 412  # an ImageNet class in no group: neutral evidence
+
+
+def _imagenet(index: int = ASHCAN, logit: float = 12.0) -> np.ndarray:
+    """ImageNet logits peaked on ``index`` (a uniform spread would put 40 % on the 398 animal classes)."""
+    logits = np.zeros((1, 1000))
+    logits[0, index] = logit
+    return logits
+
+
+def test_save_load_round_trip_is_exact_and_byte_reproducible(tmp_path):
+    head = _head(temperature=1.7)
+    head.save(tmp_path / "a.npz")
+    head.save(tmp_path / "b.npz")
+    assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
+    loaded = Head.load(tmp_path / "a.npz")
+    assert loaded.classes == head.classes
+    assert loaded.temperature == 1.7
+    assert loaded.provenance == {"made_by": "test"}
+    assert np.allclose(loaded.weights, head.weights)
+    features = np.array([[1.0, 0.2, 0.0, 0.0]])
+    assert np.allclose(loaded.probabilities(features), head.probabilities(features))
+
+
+def test_an_unreadable_head_is_an_artifact_error(tmp_path):
+    (tmp_path / "head.npz").write_bytes(b"garbage")
+    with pytest.raises(ArtifactError, match="unreadable"):
+        Head.load(tmp_path / "head.npz")
+
+
+def test_temperature_softens_probabilities_without_changing_the_ranking():
+    features = np.array([[1.0, 0.0, 0.0, 0.0]])
+    sharp, soft = _head(1.0).probabilities(features), _head(3.0).probabilities(features)
+    assert sharp.argmax() == soft.argmax() == CARDBOARD
+    assert soft.max() < sharp.max()
+
+
+def test_cardboard_and_paper_add_up_to_one_paper_category():
+    probabilities = np.zeros(6)
+    probabilities[CARDBOARD], probabilities[PAPER], probabilities[GLASS] = 0.4, 0.35, 0.25
+    categories = category_probabilities(_head(), probabilities)
+    assert [name for name, _ in categories[:2]] == ["recyclable/paper", "recyclable/glass"]
+    assert [probability for _, probability in categories[:2]] == pytest.approx([0.75, 0.25])
+
+
+def test_a_confident_cardboard_photo_names_the_corrugated_cardboard_item():
+    verdict = judge(_head(), _imagenet(), np.array([[2.0, 0.0, 0.0, 0.0]]), threshold=0.7)[0]
+    assert verdict.confident
+    assert verdict.category == "recyclable/paper"
+    assert verdict.item == CORRUGATED_CARDBOARD_ITEM
+    assert verdict.confidence > 0.7
+
+
+def test_below_the_threshold_the_verdict_is_low_confidence_without_item():
+    features = np.array([[0.3, 0.2, 0.0, 0.0]])  # leans cardboard, but weakly
+    verdict = judge(_head(), _imagenet(), features, threshold=0.7)[0]
+    assert verdict.abstention is Abstention.LOW_CONFIDENCE
+    assert verdict.item is None
+    assert verdict.confidence < 0.7
+    assert verdict.categories[0][0] == "recyclable/paper"  # the candidates are still there
+
+
+def test_features_outside_the_training_subspace_are_unfamiliar_however_confident():
+    features = np.array([[2.0, 0.0, 0.0, 3.0]])  # strongly cardboard, but mostly off the subspace
+    verdict = judge(_head(), _imagenet(), features, threshold=0.7)[0]
+    assert verdict.class_probabilities.max() > 0.9
+    assert verdict.abstention is Abstention.UNFAMILIAR
+    assert verdict.residual > 0.5
+
+
+def test_an_animal_on_imagenet_is_not_waste_even_when_the_head_is_sure():
+    verdict = judge(_head(), _imagenet(index=281), np.array([[2.0, 0.0, 0.0, 0.0]]), threshold=0.7)[0]
+    assert verdict.abstention is Abstention.NOT_WASTE
+    assert verdict.imagenet_top[0] == 281
+
+
+def test_food_on_imagenet_is_an_unseen_category():
+    verdict = judge(_head(), _imagenet(index=963), np.array([[0.0, 2.0, 0.0, 0.0]]), threshold=0.7)[0]
+    assert verdict.abstention is Abstention.UNSEEN_CATEGORY
+    assert verdict.unseen is not None
+    assert verdict.unseen[0] == "food"
+    assert verdict.unseen[1] > 0.5
+
+
+def test_weak_imagenet_evidence_does_not_block_an_answer():
+    imagenet = _imagenet(index=963, logit=5.0)
+    imagenet[0, ASHCAN] = 6.0
+    verdict = judge(_head(), imagenet, np.array([[0.0, 2.0, 0.0, 0.0]]), threshold=0.7)[0]
+    assert verdict.confident
+    assert verdict.category == "recyclable/glass"
+    assert verdict.unseen is None
