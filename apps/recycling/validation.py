@@ -65,7 +65,7 @@ def validate_answer(answer: Answer, kb: KnowledgeBase | None = None) -> list[str
     if not answer.steps:
         problems.append("a confident answer needs disposal steps")
 
-    guidance = "\n".join([*answer.steps, *answer.prepare, *answer.insufficiencies])
+    guidance = "\n".join([*answer.steps, *answer.insufficiencies])
     for tag, pattern in plan.required_mentions:
         if not re.search(pattern, guidance):
             problems.append(f"condition {tag!r} is not addressed (expected a mention matching /{pattern}/)")
