@@ -121,7 +121,9 @@ def render(warm: dict[int, dict[str, float]], cold: dict[str, float], runs: int,
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--cold-samples", type=int, default=5)
     parser.add_argument("--doc", type=Path, default=REPO_ROOT / DEFAULT_DOC)
