@@ -72,11 +72,7 @@ def api(database: str, vhost: str, s3: Any) -> Iterator[httpx.Client]:
     from apps.main import create_gateway
 
     port = services.free_port()
-    server = ServerThread(
-        uvicorn.Config(
-            create_app(["auth", "users", "waste"]), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
+    server = ServerThread(uvicorn.Config(create_gateway(), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 15
