@@ -14,6 +14,7 @@ from infra.components.security import Group, Security, SecurityArgs
 from infra.components.storage import Storage, StorageArgs
 from infra.config import load_config, load_ssh_private_key
 from infra.ports import API_ROUTES
+from infra.roles import API_ROLE
 
 
 def deploy() -> None:
@@ -47,7 +48,7 @@ def deploy() -> None:
             alb_security_group_id=security.groups[Group.ALB].id,
             hosted_zone_id=hosted_zone_id,
             api_instance_ids=[
-                nodes.instances[spec.name].id for spec in config.nodes if spec.role.name == "api"
+                nodes.instances[spec.name].id for spec in config.nodes if spec.role.name == API_ROLE
             ],
         ),
     )

@@ -11,6 +11,7 @@ from enum import StrEnum
 
 ROLE_LABEL = "eco2.io/role"
 """Node label carrying the role; workloads select and tolerate on it."""
+TAINT_EFFECT = "NoSchedule"
 
 
 class IamProfile(StrEnum):
@@ -32,11 +33,24 @@ class RoleSpec:
     """Scalable roles may have several nodes; the others exactly one."""
 
     @property
-    def taint(self) -> str | None:
-        return f"{ROLE_LABEL}={self.name}:NoSchedule" if self.tainted else None
+    def taints(self) -> list[dict[str, str]]:
+        """Taints the role's nodes register with (kubeadm ``nodeRegistration.taints``)."""
+        return [{"key": ROLE_LABEL, "value": self.name, "effect": TAINT_EFFECT}] if self.tainted else []
+
+    @property
+    def tolerations(self) -> list[dict[str, str]]:
+        """What a pod spec needs to be scheduled on this role's nodes."""
+        return [{**taint, "operator": "Equal"} for taint in self.taints]
+
+    @property
+    def node_selector(self) -> dict[str, str]:
+        """Pins a pod to this role's nodes."""
+        return {ROLE_LABEL: self.name}
 
 
 CONTROL_PLANE_ROLE = "master"
+API_ROLE = "api"
+"""The nodes behind the ALB's target groups."""
 
 ROLES: dict[str, RoleSpec] = {
     spec.name: spec

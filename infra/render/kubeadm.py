@@ -90,13 +90,6 @@ def _node_registration(node: NodeIdentity, taints: list[dict[str, str]]) -> dict
     }
 
 
-def node_taints(role: RoleSpec) -> list[dict[str, str]]:
-    """The taints a worker registers with: ``eco2.io/role=<role>:NoSchedule`` for dedicated roles."""
-    if not role.tainted:
-        return []
-    return [{"key": ROLE_LABEL, "value": role.name, "effect": "NoSchedule"}]
-
-
 def init_config(
     *, cluster_name: str, kubernetes_version: str, node: NodeIdentity, endpoint: ControlPlaneEndpoint
 ) -> str:
@@ -144,6 +137,6 @@ def join_config(*, node: NodeIdentity, endpoint: ControlPlaneEndpoint, credentia
                 "caCertHashes": [credentials.ca_cert_hash],
             }
         },
-        "nodeRegistration": _node_registration(node, node_taints(node.role)),
+        "nodeRegistration": _node_registration(node, node.role.taints),
     }
     return yaml_text.dump(document)
