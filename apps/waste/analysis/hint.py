@@ -41,6 +41,8 @@ _PARTICLES = (
 )
 # fmt: on
 """Particles and endings cut from the end of a word ("우유팩인데" → "우유팩") if two syllables remain."""
+MIN_PARTIAL_SPAN = 2
+"""A one-letter span ("어" left over from "깨졌어요") counts only when it is a whole name ("캔")."""
 MAX_CANDIDATES = 3
 MAX_HINT_LENGTH = 200
 """Longer texts are cut: a hint is a word or a short phrase."""
@@ -152,6 +154,8 @@ def _decide(spans: list[str], taxonomy: Taxonomy) -> _Decision | None:
     hits: list[NameHit] = []
     for span in spans:
         span_hits = index.match(span)
+        if len(span) < MIN_PARTIAL_SPAN:
+            span_hits = [hit for hit in span_hits if hit.score >= EXACT]
         strong = [hit for hit in span_hits if hit.score >= STRONG_SCORE]
         if strong:
             # The longest span that names something well wins over its sub-spans ("깨진 유리" over "유리");
