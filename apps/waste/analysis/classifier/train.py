@@ -58,6 +58,13 @@ def train(features: FeatureSet, target_accuracy: float) -> Head:
     scale = train_x.std(axis=0) + 1e-6
     standard_train = (train_x - mean) / scale
     class_counts = np.bincount(train_y, minlength=len(TRASHNET_CLASSES))
+    held_out = np.bincount(calibration.labels(), minlength=len(TRASHNET_CLASSES))
+    for name, in_train, in_calibration in zip(TRASHNET_CLASSES, class_counts, held_out, strict=True):
+        if not in_train or not in_calibration:
+            raise SystemExit(
+                f"class {name!r} has {in_train // views} training and {in_calibration} calibration photos; "
+                "both splits need every class (is --data the full TrashNet?)"
+            )
     balance = (1.0 / class_counts)[train_y]
 
     calibration_x = (calibration.features[:, 0].astype(np.float64) - mean) / scale
