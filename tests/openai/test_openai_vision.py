@@ -270,6 +270,17 @@ def test_non_json_content_is_a_retryable_invalid_output(
     assert (error.reason, error.retryable) == ("invalid_output", True)
 
 
+def test_empty_content_is_a_retryable_invalid_output(
+    analyzer: OpenAIVisionAnalyzer, fake_openai: FakeOpenAIServer
+) -> None:
+    fake_openai.script(Completion(""))
+
+    error = analyze_failure(analyzer)
+
+    assert (error.reason, error.retryable) == ("invalid_output", True)
+    assert error.detail == "the model returned no content"
+
+
 def test_truncated_answer_is_a_retryable_invalid_output(
     analyzer: OpenAIVisionAnalyzer, fake_openai: FakeOpenAIServer
 ) -> None:
