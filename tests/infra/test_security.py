@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from infra.components.security import Group, Rule
 from infra.ports import API_ROUTES
 from tests.infra.harness import STACKS, CapturedResource, of_type, run_program
 from tests.infra.stack_runner import stack_config
@@ -139,3 +140,9 @@ def test_master_has_both_node_groups_and_workers_only_the_node_group(stack):
         groups = {names[urn] for urn in instance.property_dependencies["vpcSecurityGroupIds"]}
         expected = {"nodes", "control-plane"} if instance.name == "node-master" else {"nodes"}
         assert groups == expected, instance.name
+
+
+@pytest.mark.parametrize(("peer_group", "cidr"), [(None, None), (Group.NODES, "10.0.0.0/16")])
+def test_a_rule_has_exactly_one_peer(peer_group, cidr):
+    with pytest.raises(ValueError, match="exactly one of peer_group / cidr"):
+        Rule("broken", Group.NODES, "ingress", "tcp", 1, 1, "broken", peer_group=peer_group, cidr=cidr)
