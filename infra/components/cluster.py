@@ -54,9 +54,11 @@ class Cluster(pulumi.ComponentResource):
         super().__init__("eco2:infra:Cluster", name, None, opts)
         config = args.config
         master = config.control_plane
-        endpoint = pulumi.Output.all(args.control_plane_public_ip).apply(
-            lambda ips: ControlPlaneEndpoint(
-                private_ip=args.control_plane_private_ip, public_ip=ips[0], dns_name=config.api_endpoint_name
+        endpoint = args.control_plane_public_ip.apply(
+            lambda public_ip: ControlPlaneEndpoint(
+                private_ip=args.control_plane_private_ip,
+                public_ip=public_ip,
+                dns_name=config.api_endpoint_name,
             )
         )
 
