@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from apps.recycling.taxonomy import get_taxonomy
 from apps.waste.analysis.hint import MAX_HINT_CONFIDENCE, classify_hint, merge
 from apps.waste.analysis.types import AnalyzerSource, Candidate, Classification
 
@@ -201,3 +202,19 @@ def test_two_unsure_sources_that_disagree_stay_uncertain():
     assert {"recyclable/paper", "recyclable/clear_pet"} <= {
         candidate.category for candidate in merged.candidates
     }
+
+
+def test_every_item_name_as_a_hint_names_its_own_category():
+    """Each label and alias, typed alone, confidently names the item's category; only names the taxonomy
+    deliberately shares between categories (식품용기) stay uncertain, listing both."""
+    taxonomy = get_taxonomy()
+    shared = {"식품용기"}
+    for item in taxonomy.items():
+        for name in (item.label, *item.aliases):
+            result = hint(name)
+            if name in shared:
+                assert result.status == "uncertain", name
+                assert item.category in {candidate.category for candidate in result.candidates}
+                continue
+            assert result.status == "confident", name
+            assert result.category in {item.category, taxonomy.category(item.category).parent}, name
