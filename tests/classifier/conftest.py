@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFilter
 from skimage import data as skimage_data
 
 from apps.waste.analysis.embedded import EmbeddedAnalyzer
@@ -43,3 +43,38 @@ def analyzer() -> EmbeddedAnalyzer:
     embedded = EmbeddedAnalyzer()
     embedded.warm_up()
     return embedded
+
+
+def drawn_battery() -> Image.Image:
+    """An AA cell on a light table: black body, copper end, metal terminal, printed label."""
+    image = Image.new("RGB", (400, 300), (235, 235, 230))
+    draw = ImageDraw.Draw(image)
+    draw.rounded_rectangle([(80, 110), (300, 190)], 12, fill=(20, 20, 20))
+    draw.rectangle([(80, 110), (160, 190)], fill=(200, 120, 20))
+    draw.rectangle([(300, 135), (318, 165)], fill=(170, 170, 175))
+    draw.text((200, 140), "+ 1.5V AA", fill=(230, 230, 230))
+    return image.filter(ImageFilter.GaussianBlur(1))
+
+
+def drawn_styrofoam() -> Image.Image:
+    """A white, grainy foam block with shaded edges."""
+    rng = np.random.default_rng(0)
+    pixels = np.full((300, 400, 3), 240, np.uint8)
+    grain = np.clip(235 + rng.normal(0.0, 8.0, size=(180, 260, 1)), 0, 255).astype(np.uint8)
+    pixels[60:240, 70:330] = grain.repeat(3, axis=-1)
+    image = Image.fromarray(pixels)
+    draw = ImageDraw.Draw(image)
+    draw.line([(70, 240), (330, 240)], fill=(190, 190, 190), width=3)
+    draw.line([(330, 60), (330, 240)], fill=(200, 200, 200), width=3)
+    return image
+
+
+def drawn_milk_carton() -> Image.Image:
+    """A gable-top carton with a blue printed panel."""
+    image = Image.new("RGB", (300, 400), (240, 240, 240))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle([(90, 120), (210, 360)], fill=(250, 250, 252))
+    draw.polygon([(90, 120), (150, 60), (210, 120)], fill=(235, 235, 240))
+    draw.rectangle([(100, 200), (200, 300)], fill=(30, 90, 200))
+    draw.text((115, 240), "MILK 1L", fill=(255, 255, 255))
+    return image

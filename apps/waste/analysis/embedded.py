@@ -38,6 +38,23 @@ CONFIDENT_NOTE = (
     "(Material judged from the photo; contents and contamination were not checked.)"
 )
 
+# Look-alikes the model was never shown (no training photos, no ImageNet class), so cannot tell apart from
+# the category it answered; the person is told to check.
+LOOKALIKE_NOTES = {
+    "recyclable/paper": (
+        " 우유·주스 같은 종이팩은 구분하지 못하니, 종이팩이면 따로 배출해 주세요. "
+        "(Paper packs such as milk cartons look the same to this analyzer: keep them separate.)"
+    ),
+    "recyclable/plastic": (
+        " 스티로폼(발포합성수지)은 구분하지 못하니, 스티로폼이면 알려 주세요. "
+        "(Styrofoam looks like plastic to this analyzer: say so if it is.)"
+    ),
+    "general": (
+        " 과자 봉지 같은 비닐류나 전지는 구분하지 못하니, 해당되면 알려 주세요. "
+        "(Plastic film and batteries are not told apart here: say so if it is one.)"
+    ),
+}
+
 
 class EmbeddedAnalyzer:
     """Implements ``apps.waste.analysis.types.Analyzer``; the ONNX session loads once per process, lazily."""
@@ -69,7 +86,11 @@ class EmbeddedAnalyzer:
                 for category, probability in verdict.categories
             ],
             source=AnalyzerSource.EMBEDDED,
-            notes=CONFIDENT_NOTE if verdict.confident else self._uncertain_note(verdict),
+            notes=(
+                CONFIDENT_NOTE + LOOKALIKE_NOTES.get(verdict.category, "")
+                if verdict.confident
+                else self._uncertain_note(verdict)
+            ),
         )
 
     def _uncertain_note(self, verdict: Verdict) -> str:
