@@ -40,6 +40,8 @@ def render_cloud_init(*, node_name: str, kubernetes_version: str) -> str:
     document = {
         "hostname": node_name,
         "preserve_hostname": False,
+        # Resolve the new host name locally (sudo and kubeadm's preflight look it up).
+        "manage_etc_hosts": True,
         "write_files": [
             {"path": "/etc/modules-load.d/kubernetes.conf", "permissions": "0644", "content": KERNEL_MODULES},
             {"path": "/etc/sysctl.d/90-kubernetes.conf", "permissions": "0644", "content": SYSCTLS},
