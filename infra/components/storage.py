@@ -63,7 +63,8 @@ class Storage(pulumi.ComponentResource):
             bucket=bucket_name(config, args.account_id),
             force_destroy=config.bucket_force_destroy,
             tags=common_tags(config, name="images"),
-            opts=child,
+            # Users' photos: a stack that may not empty the bucket may not delete it by accident either.
+            opts=pulumi.ResourceOptions(parent=self, protect=not config.bucket_force_destroy),
         )
         bucket_id = self.bucket.id
         aws.s3.BucketOwnershipControls(

@@ -76,6 +76,7 @@ def test_lifecycle_cleans_abandoned_uploads(stack, retention):
 def test_only_dev_may_destroy_a_non_empty_bucket(stack, force_destroy):
     bucket = by_name(run_program(stack), BUCKET, "images")
     assert bucket.inputs["forceDestroy"] is force_destroy
+    assert bucket.protect is not force_destroy
     assert bucket.inputs["bucket"] == f"eco2-{stack}-images-123456789012"
 
 
