@@ -218,3 +218,28 @@ def test_every_item_name_as_a_hint_names_its_own_category():
                 continue
             assert result.status == "confident", name
             assert result.category in {item.category, taxonomy.category(item.category).parent}, name
+
+
+def test_merged_candidates_never_sum_above_one():
+    photo = image(
+        "confident", "recyclable/glass", 0.8, [("recyclable/glass", 0.8), ("recyclable/clear_pet", 0.15)]
+    )
+    for merged in (
+        merge(photo, hint("생수병")),
+        merge(photo, hint("소주병")),
+        merge(
+            image("uncertain", None, 0.5, [("recyclable/clear_pet", 0.5), ("recyclable/plastic", 0.4)]),
+            hint("페트"),
+        ),
+    ):
+        probabilities = [candidate.probability for candidate in merged.candidates]
+        assert sum(probabilities) <= 1.0 + 1e-6
+        assert probabilities == sorted(probabilities, reverse=True)
+        assert len({candidate.category for candidate in merged.candidates}) == len(merged.candidates)
+
+
+def test_image_with_an_unknown_category_does_not_break_the_merge():
+    photo = image("confident", "recyclable/made_up", 0.9, [("recyclable/made_up", 0.9)])
+    merged = merge(photo, hint("우유팩"))
+    assert merged.category == "recyclable/paper_pack"
+    assert merge(photo, hint("깨졌어요")).conditions == ["broken"]

@@ -5,8 +5,9 @@ Reading a hint:
 1. Condition words are found with each situation tag's ``hint_patterns`` ("라벨 있는" → ``label_attached``).
 2. The hint is cut into spans: the whole text, the text without the condition words, and every run of
    consecutive words. Each span is matched against category and item names (exact, substring, typo-tolerant).
-3. The longest span with an exact name match decides ("깨진 유리" names the item 깨진유리, even though "유리"
-   alone names the glass-bottle category). Without an exact match, the best match over all spans decides.
+3. The longest span with a strong name match decides, exact names first ("깨진 유리" names the item 깨진유리,
+   even though "유리" alone names the glass-bottle category). Without one, the best match over all spans
+   decides. One-letter spans count only as exact names.
 4. The hint is *confident* when the best match is strong (≥ 0.85) and no match in an unrelated category comes
    within 0.1 of it; otherwise it is *uncertain* and lists the candidates.
 """
@@ -195,12 +196,15 @@ def _decide(spans: list[str], taxonomy: Taxonomy) -> _Decision | None:
 
 
 def _related(taxonomy: Taxonomy, first: str, second: str) -> bool:
-    """Same category, or a 대분류 and one of its 중분류 (so "재활용" and "종이팩" do not compete)."""
-    return (
-        first == second
-        or taxonomy.category(first).parent == second
-        or taxonomy.category(second).parent == first
-    )
+    """Same category, or a 대분류 and one of its 중분류 (so "재활용" and "종이팩" do not compete).
+
+    A key the taxonomy does not know (an analyzer's mistake) is related to nothing but itself.
+    """
+    if first == second:
+        return True
+    if not (taxonomy.has_category(first) and taxonomy.has_category(second)):
+        return False
+    return taxonomy.category(first).parent == second or taxonomy.category(second).parent == first
 
 
 def _most_specific(taxonomy: Taxonomy, category: str, scores: dict[str, float], top_score: float) -> str:
@@ -283,7 +287,6 @@ def _with_confident_hint(
     image: Classification, hint: Classification, conditions: list[str], taxonomy: Taxonomy
 ) -> Classification:
     assert hint.category is not None
-    candidates = _combined_candidates(hint.candidates, image.candidates)
     if (
         image.status == "confident"
         and image.category is not None
@@ -295,13 +298,16 @@ def _with_confident_hint(
             item = None
         if item is not None and taxonomy.item(item).category != category:
             item = None
-        confidence = 1.0 - (1.0 - image.confidence) * (1.0 - hint.confidence)
+        confidence = round(1.0 - (1.0 - image.confidence) * (1.0 - hint.confidence), 3)
         return image.model_copy(
             update={
                 "category": category,
                 "item": item,
-                "confidence": round(confidence, 3),
-                "candidates": candidates,
+                "confidence": confidence,
+                "candidates": _blend(
+                    [Candidate(category=category, probability=confidence)],
+                    [*image.candidates, *hint.candidates],
+                ),
                 "conditions": conditions,
                 "notes": _note(image.notes, "the hint agreed with the photo"),
             }
@@ -312,7 +318,7 @@ def _with_confident_hint(
         note = "the photo was uncertain; the hint decided"
     return hint.model_copy(
         update={
-            "candidates": candidates,
+            "candidates": _blend(hint.candidates, image.candidates),
             "conditions": conditions,
             "fallback_reason": image.fallback_reason,
             "notes": _note(hint.notes, note),
@@ -330,10 +336,9 @@ def _combine_uncertain(
         category: 1.0 - (1.0 - image_probabilities[category]) * (1.0 - hint_probabilities[category])
         for category in image_probabilities.keys() & hint_probabilities.keys()
     }
-    candidates = _combined_candidates(
+    candidates = _blend(
         [Candidate(category=key, probability=round(value, 3)) for key, value in agreed.items()],
-        hint.candidates,
-        image.candidates,
+        [*hint.candidates, *image.candidates],
     )
     best = max(agreed.items(), key=lambda entry: entry[1], default=None)
     if best is not None and best[1] >= limit:
@@ -357,19 +362,42 @@ def _combine_uncertain(
     )
 
 
-def _combined_candidates(*lists: Iterable[Candidate]) -> list[Candidate]:
-    """Candidates from several lists, first list winning per category, sorted by probability, top few."""
+def _blend(primary: list[Candidate], secondary: list[Candidate]) -> list[Candidate]:
+    """Candidates led by ``primary``; categories only ``secondary`` lists share the probability mass that
+    ``primary`` leaves. Each part is normalised if it sums above 1, so the result never does. Best first."""
+    first = _normalised(primary)
+    seen = {candidate.category for candidate in first}
+    rest = _normalised(
+        _first_per_category(candidate for candidate in secondary if candidate.category not in seen)
+    )
+    remaining = max(0.0, 1.0 - sum(candidate.probability for candidate in first))
+    blended = first + [
+        Candidate(category=candidate.category, probability=round(candidate.probability * remaining, 3))
+        for candidate in rest
+    ]
+    return sorted(blended, key=lambda candidate: -candidate.probability)[: MAX_CANDIDATES + 2]
+
+
+def _first_per_category(candidates: Iterable[Candidate]) -> list[Candidate]:
     seen: dict[str, Candidate] = {}
-    for candidates in lists:
-        for candidate in candidates:
-            seen.setdefault(candidate.category, candidate)
-    ranked = sorted(seen.values(), key=lambda candidate: -candidate.probability)
-    return ranked[: MAX_CANDIDATES + 2]
+    for candidate in candidates:
+        seen.setdefault(candidate.category, candidate)
+    return list(seen.values())
+
+
+def _normalised(candidates: list[Candidate]) -> list[Candidate]:
+    total = sum(candidate.probability for candidate in candidates)
+    if total <= 1.0:
+        return candidates
+    return [
+        Candidate(category=candidate.category, probability=round(candidate.probability / total, 3))
+        for candidate in candidates
+    ]
 
 
 def _deeper(taxonomy: Taxonomy, first: str, second: str) -> str:
-    """The more specific of two related categories."""
-    return first if taxonomy.category(first).parent == second else second
+    """The more specific of two related (known) categories."""
+    return first if first != second and taxonomy.category(first).parent == second else second
 
 
 def _union(first: list[str], second: list[str]) -> list[str]:
