@@ -28,6 +28,7 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
+from pulumi_policy.proxy import UnknownValueError
 
 PACK_NAME: Final = "eco2-aws-guardrails"
 
@@ -53,6 +54,23 @@ VOLUME_TYPE: Final = "aws:ebs/volume:Volume"
 SECURITY_GROUP_TYPE: Final = "aws:ec2/securityGroup:SecurityGroup"
 SECURITY_GROUP_RULE_TYPE: Final = "aws:ec2/securityGroupRule:SecurityGroupRule"
 INGRESS_RULE_TYPE: Final = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+
+LOAD_BALANCER_SECURITY_GROUP_INPUTS: Final[Mapping[str, tuple[str, ...]]] = {
+    "aws:lb/loadBalancer:LoadBalancer": ("securityGroups",),
+    "aws:alb/loadBalancer:LoadBalancer": ("securityGroups",),
+}
+COMPUTE_SECURITY_GROUP_INPUTS: Final[Mapping[str, tuple[str, ...]]] = {
+    "aws:ec2/instance:Instance": ("vpcSecurityGroupIds", "securityGroups"),
+    "aws:ec2/spotInstanceRequest:SpotInstanceRequest": ("vpcSecurityGroupIds", "securityGroups"),
+    "aws:ec2/launchTemplate:LaunchTemplate": (
+        "vpcSecurityGroupIds",
+        "securityGroupNames",
+        "networkInterfaces",
+    ),
+    "aws:ec2/launchConfiguration:LaunchConfiguration": ("securityGroups",),
+    "aws:ec2/networkInterface:NetworkInterface": ("securityGroups",),
+}
+"""Where each type takes its security groups: load balancers, and the compute that must not face the world."""
 
 LISTENER_TYPES: Final = frozenset({"aws:lb/listener:Listener", "aws:alb/listener:Listener"})
 TLS13_POLICY: Final = re.compile(r"^ELBSecurityPolicy-TLS13-1-[23]-")
@@ -382,19 +400,46 @@ def check_required_tags(args: ResourceValidationArgs) -> Iterator[str]:
 # --- S3 buckets (stack level: the guards are separate resources in pulumi-aws 7) --------------------
 
 
-def is_attached_to(bucket: PolicyResource, attachment: PolicyResource) -> bool:
-    """Whether ``attachment`` (a public-access block or encryption config) configures ``bucket``.
+def _known(container: Mapping[str, Any] | Sequence[Any], key: Any) -> Any:
+    """``container[key]``; None when absent or not known yet (an output still unknown during a preview)."""
+    try:
+        return container[key]
+    except (KeyError, IndexError, UnknownValueError):
+        return None
 
-    The engine records which resources fed the ``bucket`` input; that link holds even in a preview, when
-    a new bucket's name is still unknown. Without it (outputs read back, offline captures), the
-    ``bucket`` input is matched against the bucket's name (``bucket``) or provider id (``id``).
+
+def _known_strings(value: object) -> list[str]:
+    items = _items(value)
+    return [item for index in range(len(items)) if isinstance(item := _known(items, index), str)]
+
+
+def refers_to(
+    resource: PolicyResource, key: str, target: PolicyResource, identity_keys: Sequence[str]
+) -> bool:
+    """Whether input ``key`` of ``resource`` points at ``target``.
+
+    The engine records which resources fed each input; that link holds even in a preview, when a new
+    resource's id or name is still unknown, and it is authoritative for a single-valued input. Without it
+    (outputs read back from state, offline captures), or for literal entries of a list input, the value is
+    matched against the target's ``identity_keys`` properties (its id or name). Unknown values match nothing.
     """
-    feeding = attachment.property_dependencies.get("bucket")
-    if feeding:
-        return any(resource.urn == bucket.urn for resource in feeding)
-    target = attachment.props.get("bucket")
-    identities = {bucket.props.get("bucket"), bucket.props.get("id")} - {None, ""}
-    return isinstance(target, str) and target in identities
+    feeding = resource.property_dependencies.get(key)
+    if feeding and any(source.urn == target.urn for source in feeding):
+        return True
+    value = _known(resource.props, key)
+    if isinstance(value, str):
+        if feeding:
+            return False
+        values = [value]
+    else:
+        values = _known_strings(value)
+    identities = {_known(target.props, identity) for identity in identity_keys}
+    return any(item in identities for item in values if item)
+
+
+def is_attached_to(bucket: PolicyResource, attachment: PolicyResource) -> bool:
+    """Whether ``attachment`` (a public-access block or encryption config) configures ``bucket``."""
+    return refers_to(attachment, "bucket", bucket, ("bucket", "id"))
 
 
 def _attachments(
@@ -454,6 +499,75 @@ def check_bucket_encryption(args: StackValidationArgs) -> Iterator[tuple[str, st
                     f"every rule needs applyServerSideEncryptionByDefault.sseAlgorithm in "
                     f"{sorted(SSE_ALGORITHMS)}.",
                     config.urn,
+                )
+
+
+# --- world HTTP(S) lands on load balancers only (stack level) ---------------------------------------
+
+
+SECURITY_GROUP_IDENTITIES: Final = ("id", "name")
+
+
+def _owning_groups(rule: PolicyResource, groups: Sequence[PolicyResource]) -> list[PolicyResource]:
+    """The security group(s) a standalone rule's ``securityGroupId`` points at."""
+    return [g for g in groups if refers_to(rule, "securityGroupId", g, SECURITY_GROUP_IDENTITIES)]
+
+
+def _users_of(
+    group: PolicyResource, resources: Sequence[PolicyResource], inputs_by_type: Mapping[str, tuple[str, ...]]
+) -> list[PolicyResource]:
+    """The resources whose security-group inputs (per type) include ``group``."""
+    return [
+        resource
+        for resource in resources
+        if any(
+            refers_to(resource, key, group, SECURITY_GROUP_IDENTITIES)
+            for key in inputs_by_type.get(resource.resource_type, ())
+        )
+    ]
+
+
+def check_world_http_targets(args: StackValidationArgs) -> Iterator[tuple[str, str | None]]:
+    """Ingress from the world (80/443, the only ports allowed at all) reaches load balancers, never nodes.
+
+    The security group that receives it must be attached to a load balancer in this stack and to no
+    instance, launch template or network interface.
+    """
+    groups = [r for r in args.resources if r.resource_type == SECURITY_GROUP_TYPE]
+    for resource in args.resources:
+        world_facing = [
+            p
+            for p in ingress_permissions(resource.resource_type, resource.props)
+            if p.world_sources() and p.may_face_world()
+        ]
+        if not world_facing:
+            continue
+        label = _label(resource.resource_type, resource.name)
+        opened = ", ".join(f"{p.describe()} from {', '.join(p.world_sources())}" for p in world_facing)
+        owners = (
+            [resource] if resource.resource_type == SECURITY_GROUP_TYPE else _owning_groups(resource, groups)
+        )
+        if not owners:
+            yield (
+                f"{label}: opens {opened} on a security group this stack does not declare, so nothing shows "
+                "it fronts a load balancer; declare the group here and attach it to the load balancer.",
+                resource.urn,
+            )
+        for group in owners:
+            group_label = _label(group.resource_type, group.name)
+            if not _users_of(group, args.resources, LOAD_BALANCER_SECURITY_GROUP_INPUTS):
+                yield (
+                    f"{label}: opens {opened} on {group_label}, which no load balancer uses; internet "
+                    "traffic must enter through the load balancer's own security group.",
+                    resource.urn,
+                )
+            compute = _users_of(group, args.resources, COMPUTE_SECURITY_GROUP_INPUTS)
+            if compute:
+                attached = ", ".join(_label(c.resource_type, c.name) for c in compute)
+                yield (
+                    f"{label}: opens {opened} on {group_label}, which is also attached to {attached}; "
+                    "give the load balancer a security group of its own.",
+                    resource.urn,
                 )
 
 
@@ -557,6 +671,13 @@ REQUIRED_TAGS: Final = _resource_policy(
         }
     ),
 )
+WORLD_HTTP_ONLY_TO_LOAD_BALANCERS: Final = _stack_policy(
+    check_world_http_targets,
+    name="world-http-only-to-load-balancers",
+    description="Security groups open to the world (80/443) belong to a load balancer and to no instance.",
+    severity=Severity.HIGH,
+    remediation_steps="Put the 0.0.0.0/0 80/443 rules on the ALB's own security group; admit nodes from it.",
+)
 S3_PUBLIC_ACCESS_BLOCKED: Final = _stack_policy(
     check_bucket_public_access,
     name="s3-bucket-public-access-blocked",
@@ -579,7 +700,11 @@ RESOURCE_POLICIES: Final[list[ResourceValidationPolicy]] = [
     LISTENER_TLS13,
     REQUIRED_TAGS,
 ]
-STACK_POLICIES: Final[list[StackValidationPolicy]] = [S3_PUBLIC_ACCESS_BLOCKED, S3_ENCRYPTED]
+STACK_POLICIES: Final[list[StackValidationPolicy]] = [
+    WORLD_HTTP_ONLY_TO_LOAD_BALANCERS,
+    S3_PUBLIC_ACCESS_BLOCKED,
+    S3_ENCRYPTED,
+]
 ALL_POLICIES: Final[list[Policy]] = [
     *RESOURCE_POLICIES,
     *STACK_POLICIES,

@@ -88,6 +88,15 @@ def _https_listeners(resources: Sequence[CapturedResource]) -> list[CapturedReso
     return [r for r in _of(resources, LISTENER) if str(r.inputs.get("protocol")).upper() == "HTTPS"]
 
 
+def _world_facing(resources: Sequence[CapturedResource]) -> list[CapturedResource]:
+    """Resources admitting the internet (on 80/443, the only ports the pack lets it reach)."""
+    return [
+        resource
+        for resource in resources
+        if any(p.world_sources() for p in pack.ingress_permissions(resource.type_, resource.inputs))
+    ]
+
+
 def test_program_declares_what_every_rule_guards(program: Program) -> None:
     """Zero violations only mean something if each rule had resources to look at."""
     resources = program.resources
@@ -98,6 +107,7 @@ def test_program_declares_what_every_rule_guards(program: Program) -> None:
         ),
         pack.NO_WORLD_ADMIN_INGRESS.name: _of(resources, *INGRESS_TYPES),
         pack.LISTENER_TLS13.name: _https_listeners(resources),
+        pack.WORLD_HTTP_ONLY_TO_LOAD_BALANCERS.name: _world_facing(resources),
         pack.REQUIRED_TAGS.name: _of(resources, *pack.TAGGABLE_TYPES),
         pack.S3_PUBLIC_ACCESS_BLOCKED.name: _of(resources, *pack.BUCKET_TYPES),
         pack.S3_ENCRYPTED.name: _of(resources, *pack.BUCKET_TYPES),
@@ -172,6 +182,21 @@ def _open_ssh_to_world(resources: list[CapturedResource]) -> list[CapturedResour
     return _replace(resources, target, inputs)
 
 
+def _retarget_world_rule_to_nodes(resources: list[CapturedResource]) -> list[CapturedResource]:
+    """Move the program's first world-facing ingress rule onto the security group of an instance."""
+    rules = _of(_world_facing(resources), pack.INGRESS_RULE_TYPE)
+    if not rules:
+        pytest.fail("the program declares no world-facing security-group ingress rule to break")
+    node = _first(resources, INSTANCE)
+    node_group = node.property_dependencies["vpcSecurityGroupIds"][0]
+    moved = dataclasses.replace(
+        rules[0],
+        inputs={**rules[0].inputs, "securityGroupId": "sg-of-the-node"},
+        property_dependencies={**rules[0].property_dependencies, "securityGroupId": (node_group,)},
+    )
+    return [moved if resource is rules[0] else resource for resource in resources]
+
+
 MUTATIONS = [
     pytest.param(
         _edit_first(
@@ -193,6 +218,11 @@ MUTATIONS = [
         id="untagged-instance",
     ),
     pytest.param(_open_ssh_to_world, "[no-world-ingress-except-http-https]", id="ssh-from-world"),
+    pytest.param(
+        _retarget_world_rule_to_nodes,
+        "[world-http-only-to-load-balancers] vpc.SecurityGroupIngressRule",
+        id="https-straight-to-a-node",
+    ),
     pytest.param(_edit_https_listener, "[lb-https-listener-tls13] lb.Listener", id="tls10-listener"),
     pytest.param(
         _drop_all(pack.PUBLIC_ACCESS_BLOCK_TYPE),

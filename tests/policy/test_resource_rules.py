@@ -443,7 +443,7 @@ def test_unknown_value_in_preview_is_left_to_the_engine() -> None:
 
 def test_pack_levels_and_names() -> None:
     names = [policy.name for policy in pack.ALL_POLICIES]
-    assert len(names) == len(set(names)) == 7
+    assert len(names) == len(set(names)) == 8
     levels = {policy.name: policy.enforcement_level for policy in pack.ALL_POLICIES}
     assert levels.pop("aws-required-tags") is EnforcementLevel.ADVISORY
     assert set(levels.values()) == {EnforcementLevel.MANDATORY}
