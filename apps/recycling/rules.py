@@ -297,20 +297,12 @@ def plan_disposal(
     redirect_reason = item_note if origin != category else None
     lead_steps: list[str] = []
     mentions: list[tuple[str, str]] = []
-    redirect = next(
-        (
-            (tag, adjustment)
-            for tag, adjustment in kb.rule_for(origin).adjustments.items()
-            if tag in condition_set and adjustment.goes_to is not None and adjustment.step is not None
-        ),
-        None,
-    )
-    if redirect is not None:
-        tag, adjustment = redirect
-        destination = adjustment.goes_to or destination
-        redirect_reason = adjustment.step
-        lead_steps.append(adjustment.step or "")
-        mentions.extend((tag, pattern) for pattern in adjustment.mentions)
+    for tag, adjustment in kb.rule_for(origin).adjustments.items():
+        if tag in condition_set and adjustment.goes_to is not None and adjustment.step is not None:
+            destination, redirect_reason = adjustment.goes_to, adjustment.step
+            lead_steps.append(adjustment.step)
+            mentions.extend((tag, pattern) for pattern in adjustment.mentions)
+            break
 
     rule = kb.rule_for(destination)
     steps, insufficiencies, adapted_mentions = _adapt(rule, condition_set)
