@@ -1,9 +1,12 @@
 """The analyzer end to end on the committed artifacts (onnxruntime only) with scikit-image's photos."""
 
+import os
+
 import pytest
 from PIL import Image
 
 from apps.waste.analysis.classifier.artifacts import DEFAULT_ARTIFACTS_DIR
+from apps.waste.analysis.classifier.backbone import Backbone
 from apps.waste.analysis.classifier.runtime import load_head
 from apps.waste.analysis.embedded import DEFAULT_THRESHOLD, EmbeddedAnalyzer
 from apps.waste.analysis.types import AnalyzerSource
@@ -114,3 +117,12 @@ def test_a_paper_answer_for_a_milk_carton_at_least_names_paper_packs(analyzer):
     assert result.category in {None, "recyclable/paper"}
     assert result.notes is not None
     assert "종이팩" in result.notes or result.status == "uncertain"
+
+
+def test_the_session_is_shared_within_a_process_but_rebuilt_after_fork(monkeypatch):
+    backbone = Backbone(DEFAULT_ARTIFACTS_DIR, intra_op_threads=1)
+    first = backbone._get_session()
+    assert backbone._get_session() is first
+    assert Backbone(DEFAULT_ARTIFACTS_DIR, intra_op_threads=1)._get_session() is first
+    monkeypatch.setattr(os, "getpid", lambda: -1)  # as seen from a forked child
+    assert backbone._get_session() is not first

@@ -1,11 +1,14 @@
 """The ONNX EfficientNet-Lite2 backbone: one onnxruntime run → (ImageNet logits, pooled features).
 
 Sessions are created lazily and cached per process, keyed by model path and thread count, so a Celery worker
-or API process pays the load cost once, and only when the first photo arrives (or at ``warm_up``).
+or API process pays the load cost once, and only when the first photo arrives (or at ``warm_up``). The cache
+is also keyed by process id: an onnxruntime session's thread pool does not survive ``fork()``, so a prefork
+child that inherited its parent's session builds its own instead of using the copy.
 """
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -20,7 +23,8 @@ OUTPUT_NAMES = ("imagenet_logits", "features")
 
 
 @lru_cache(maxsize=4)
-def _session(model_path: str, intra_op_threads: int) -> ort.InferenceSession:
+def _session(model_path: str, intra_op_threads: int, process_id: int) -> ort.InferenceSession:
+    """A new session; ``process_id`` is unused here but keys the cache (one session per process)."""
     options = ort.SessionOptions()
     options.intra_op_num_threads = intra_op_threads
     options.inter_op_num_threads = 1
@@ -41,7 +45,7 @@ class Backbone:
     def _get_session(self) -> ort.InferenceSession:
         if self._model_path is None:
             self._model_path = verified_path(self._artifacts_dir, MODEL_FILE)
-        return _session(str(self._model_path), self._threads)
+        return _session(str(self._model_path), self._threads, os.getpid())
 
     def load(self) -> None:
         """Verify the model file and create the session now rather than on the first photo."""
