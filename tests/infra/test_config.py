@@ -8,11 +8,19 @@ from typing import Any
 
 import pulumi
 import pytest
+import yaml
 
-from infra.config import ConfigError, StackConfig, load_ssh_private_key, parse_config
+from infra.config import (
+    PLAIN_KEYS,
+    SSH_PRIVATE_KEY,
+    ConfigError,
+    StackConfig,
+    load_ssh_private_key,
+    parse_config,
+)
 from infra.roles import ROLES
 from tests.infra.harness import ProgramFailed, execute
-from tests.infra.stack_runner import stack_config
+from tests.infra.stack_runner import REPO_ROOT, stack_config
 
 
 def raw_config(stack: str) -> dict[str, str]:
@@ -194,3 +202,18 @@ def test_the_program_stops_on_an_unknown_node_role():
     with pytest.raises(ProgramFailed) as failure:
         execute("prod", {"eco2:nodes": json.dumps(nodes)})
     assert "eco2:nodes.gpu: unknown role" in failure.value.stderr
+
+
+def test_project_file_declares_every_plain_key_the_program_reads():
+    project = yaml.safe_load((REPO_ROOT / "Pulumi.yaml").read_text())
+    assert project["runtime"]["name"] == "python"
+    # eco2:nodes is a structured object; Pulumi's typed project config covers scalars and arrays only.
+    assert set(project["config"]) == set(PLAIN_KEYS) - {"nodes"}
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_stack_files_hold_no_secret_in_plain_text(stack):
+    text = (REPO_ROOT / f"Pulumi.{stack}.yaml").read_text()
+    assert SSH_PRIVATE_KEY not in text
+    assert "PRIVATE KEY" not in text
+    assert "secure:" not in text  # secrets are set per checkout with `pulumi config set --secret`
