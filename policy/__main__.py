@@ -11,6 +11,6 @@ PolicyPack(
     name=PACK_NAME,
     policies=ALL_POLICIES,
     enforcement_level=EnforcementLevel.MANDATORY,
-    description="Eco² AWS guardrails: IMDSv2, encrypted EBS, private encrypted S3, no admin ports "
-    "open to the world, TLS 1.3 on HTTPS listeners, required tags.",
+    description="Eco² AWS guardrails: IMDSv2, encrypted EBS, private encrypted S3, nothing but HTTP(S) "
+    "from the world and only into load balancers, TLS 1.3 on HTTPS listeners, required tags.",
 )

@@ -397,7 +397,7 @@ def check_required_tags(args: ResourceValidationArgs) -> Iterator[str]:
         )
 
 
-# --- S3 buckets (stack level: the guards are separate resources in pulumi-aws 7) --------------------
+# --- how stack rules link resources ----------------------------------------------------------------
 
 
 def _known(container: Mapping[str, Any] | Sequence[Any], key: Any) -> Any:
@@ -435,6 +435,9 @@ def refers_to(
         values = _known_strings(value)
     identities = {_known(target.props, identity) for identity in identity_keys}
     return any(item in identities for item in values if item)
+
+
+# --- S3 buckets (stack level: the guards are separate resources in pulumi-aws 7) --------------------
 
 
 def is_attached_to(bucket: PolicyResource, attachment: PolicyResource) -> bool:
