@@ -55,7 +55,7 @@ def classify_hint(text: str) -> Classification | None:
     cleaned = unicodedata.normalize("NFKC", text)[:MAX_HINT_LENGTH].strip()
     if not cleaned:
         return None
-    words = [_strip_particle(word) for word in _SPACE.split(cleaned)]
+    words = _SPACE.split(cleaned)
     compact = "".join(words)
     conditions, condition_spans = _conditions(compact)
     decision = _decide(_spans(words, compact, condition_spans), get_taxonomy())
@@ -128,15 +128,20 @@ def _conditions(compact: str) -> tuple[list[str], list[tuple[int, int]]]:
 
 
 def _spans(words: list[str], compact: str, condition_spans: list[tuple[int, int]]) -> list[str]:
-    """Candidate name spans, longest first: whole text, text without condition words, word runs."""
+    """Candidate name spans, longest first: whole text, text without condition words, word runs (each as
+    written and with a trailing particle cut: "우유팩인데" → "우유팩")."""
     in_condition = [False] * len(compact)
     for start, end in condition_spans:
         in_condition[start:end] = [True] * (end - start)
     without_conditions = "".join(
         char for char, hidden in zip(compact, in_condition, strict=True) if not hidden
     )
+    stripped = [_strip_particle(word) for word in words]
     runs = {
-        "".join(words[start:end]) for start in range(len(words)) for end in range(start + 1, len(words) + 1)
+        "".join(source[start:end])
+        for source in (words, stripped)
+        for start in range(len(words))
+        for end in range(start + 1, len(words) + 1)
     }
     ordered = [compact, without_conditions, *sorted(runs, key=len, reverse=True)]
     return [span for span in dict.fromkeys(ordered) if span]
