@@ -138,13 +138,18 @@ echo "${NODE_NAME} joined"
 
 
 def render_script(body: str, variables: Mapping[str, str]) -> str:
-    """A bash script: strict mode, one quoted ``readonly`` per variable, then the constant body."""
+    """A bash script: strict mode, one quoted ``readonly`` per variable, then the body as one function.
+
+    The remote steps feed scripts to ``bash -s`` on stdin. Bash reads such a script as it runs it, so a command
+    inside that reads stdin would swallow the rest; wrapped in ``main() { ... }`` the whole body is parsed
+    before anything executes, and inner commands only ever see end-of-file.
+    """
     lines = ["#!/usr/bin/env bash", "set -euo pipefail"]
     for name, value in variables.items():
         if not _NAME_RE.match(name):
             raise ValueError(f"invalid shell variable name {name!r}")
         lines.append(f"readonly {name}={shlex.quote(value)}")
-    return "\n".join(lines) + "\n" + body
+    return "\n".join(lines) + "\n\nmain() {\n" + body.strip("\n") + "\n}\n\nmain\n"
 
 
 def node_prep_script(kubernetes_version: str, containerd_config_path: str) -> str:

@@ -222,3 +222,9 @@ def test_script_variables_survive_any_value_verbatim(value):
 def test_script_variable_names_are_checked():
     with pytest.raises(ValueError, match="invalid shell variable name 'bad-name'"):
         scripts.render_script("true\n", {"bad-name": "x"})
+
+
+def test_a_script_on_stdin_cannot_be_swallowed_by_its_own_commands():
+    script = scripts.render_script('\nleftover="$(cat)"\necho "stdin left: ${#leftover}"\necho done\n', {})
+    result = subprocess.run(["bash", "-s"], input=script, capture_output=True, text=True, check=True)
+    assert result.stdout == "stdin left: 0\ndone\n"

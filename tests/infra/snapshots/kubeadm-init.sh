@@ -42,6 +42,7 @@ kind: KubeletConfiguration
 cgroupDriver: systemd
 '
 
+main() {
 # Initialises the control plane once. On a node that is already initialised it only checks the API.
 readonly CONFIG_FILE=/etc/eco2/kubeadm-init.yaml
 
@@ -68,3 +69,6 @@ fi
 # --skip-token-print keeps the bootstrap token out of the command output and the Pulumi logs.
 kubeadm init --config "$CONFIG_FILE" --skip-token-print
 echo "control plane on ${NODE_NAME} initialised"
+}
+
+main

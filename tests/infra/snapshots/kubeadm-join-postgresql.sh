@@ -25,6 +25,7 @@ nodeRegistration:
     effect: NoSchedule
 '
 
+main() {
 # Joins this node to the cluster once. The config holds a bootstrap token and is removed afterwards.
 readonly CONFIG_FILE=/etc/eco2/kubeadm-join.yaml
 
@@ -42,3 +43,6 @@ trap 'rm -f "$CONFIG_FILE"' EXIT
 (umask 077 && printf '%s\n' "$KUBEADM_CONFIG" >"$CONFIG_FILE")
 kubeadm join --config "$CONFIG_FILE"
 echo "${NODE_NAME} joined"
+}
+
+main

@@ -5,6 +5,7 @@ readonly K8S_MINOR=1.34
 readonly CONTAINERD_CONFIG=/etc/eco2/containerd.toml
 readonly MARKER=/var/lib/eco2/node-prepared
 
+main() {
 # Prepares an Ubuntu node for kubeadm. Every step converges; the marker is written last.
 readonly KEYRING=/etc/apt/keyrings/kubernetes-apt-keyring.gpg
 readonly REPO="https://pkgs.k8s.io/core:/stable:/v${K8S_MINOR}/deb/"
@@ -49,3 +50,6 @@ systemctl enable --now containerd kubelet
 install -d -m 0755 "$(dirname "$MARKER")"
 touch "$MARKER"
 echo "node prepared for Kubernetes ${K8S_VERSION}"
+}
+
+main

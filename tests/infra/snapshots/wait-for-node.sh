@@ -3,6 +3,7 @@ set -euo pipefail
 readonly NODE_NAME=api-1
 readonly MARKER=/var/lib/eco2/node-prepared
 
+main() {
 # Waits for cloud-init to finish and checks that the node prep completed.
 status=0
 cloud-init status --wait >/dev/null || status=$?
@@ -17,3 +18,6 @@ if [[ ! -f "$MARKER" ]]; then
   exit 1
 fi
 echo "${NODE_NAME} is ready for kubeadm"
+}
+
+main
