@@ -140,8 +140,8 @@ echo "${NODE_NAME} joined"
 def render_script(body: str, variables: Mapping[str, str]) -> str:
     """A bash script: strict mode, one quoted ``readonly`` per variable, then the body as one function.
 
-    The remote steps feed scripts to ``bash -s`` on stdin. Bash reads such a script as it runs it, so a command
-    inside that reads stdin would swallow the rest; wrapped in ``main() { ... }`` the whole body is parsed
+    The remote steps feed scripts to ``bash -s`` on stdin. Bash reads such a script while running it, so a
+    command inside that reads stdin would swallow the rest; wrapped in ``main() { ... }`` the body is parsed
     before anything executes, and inner commands only ever see end-of-file.
     """
     lines = ["#!/usr/bin/env bash", "set -euo pipefail"]
