@@ -28,7 +28,7 @@ from apps.recycling.service import (
     search_items,
     situation_tags,
 )
-from apps.recycling.taxonomy import UnknownKeyError
+from apps.recycling.taxonomy import UnknownKeyError, get_taxonomy
 
 CACHE_CONTROL = "public, max-age=3600"
 
@@ -79,13 +79,15 @@ def list_categories(request: Request, response: Response) -> BaseModel | Respons
     responses={404: {"description": "unknown category key"}},
 )
 def get_category(key: str, request: Request, response: Response) -> BaseModel | Response:
+    key = key.strip("/")
     try:
-        detail = category_detail(key.strip("/"))
+        detail = category_detail(key)
     except UnknownKeyError:
-        raise HTTPException(
-            status_code=404,
-            detail=f"unknown category key {key!r}; GET /api/v1/recycling/categories lists the valid keys",
-        ) from None
+        message = f"unknown category key {key!r}; GET /api/v1/recycling/categories lists the valid keys"
+        taxonomy = get_taxonomy()
+        if taxonomy.has_item(key):
+            message += f" ({key!r} is an item of {taxonomy.item(key).disposal_category!r})"
+        raise HTTPException(status_code=404, detail=message) from None
     return _cacheable(request, response, lambda: detail)
 
 

@@ -31,11 +31,13 @@ CATEGORY_MATCH_WEIGHT = 0.75
 def search_items(query: str, limit: int = 10) -> list[ItemMatch]:
     """Items whose label or alias matches ``query`` (Korean, partial, spelling-tolerant), best first.
 
-    ``limit`` is clamped to 1..MAX_LIMIT; an empty or punctuation-only query finds nothing.
+    ``limit`` is clamped to 1..MAX_LIMIT; an empty or punctuation-only query finds nothing; the normalised
+    query is cut at MAX_QUERY_LENGTH characters.
     """
     limit = max(1, min(limit, MAX_LIMIT))
     taxonomy = get_taxonomy()
-    return [_item_match(taxonomy, key, value, name) for key, value, name in _ranked(normalize(query))[:limit]]
+    ranked = _ranked(normalize(query)[:MAX_QUERY_LENGTH])
+    return [_item_match(taxonomy, key, value, name) for key, value, name in ranked[:limit]]
 
 
 @lru_cache(maxsize=2048)

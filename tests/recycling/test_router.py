@@ -83,6 +83,12 @@ def test_unknown_category_is_404_with_a_clear_message(client: TestClient, key: s
     assert response.json()["detail"].startswith(f"unknown category key '{key}'")
 
 
+def test_item_key_404_points_to_the_items_category(client: TestClient):
+    response = client.get(f"{PREFIX}/categories/food/bone")
+    assert response.status_code == 404
+    assert response.json()["detail"].endswith("('food/bone' is an item of 'general')")
+
+
 def test_item_search(client: TestClient):
     response = client.get(f"{PREFIX}/items/search", params={"q": "우유 팩", "limit": 3})
     assert response.status_code == 200

@@ -47,6 +47,10 @@ MIN_PARTIAL_SPAN = 2
 MAX_CANDIDATES = 3
 MAX_HINT_LENGTH = 200
 """Longer texts are cut: a hint is a word or a short phrase."""
+MAX_HINT_WORDS = 12
+"""Only the first words are read, which bounds the work per hint."""
+MAX_RUN_WORDS = 4
+"""Names span at most this many words ("바퀴 달린 가방 캐리어"), so longer word runs are not tried."""
 _SPACE = re.compile(r"\s+")
 
 
@@ -55,7 +59,7 @@ def classify_hint(text: str) -> Classification | None:
     cleaned = unicodedata.normalize("NFKC", text)[:MAX_HINT_LENGTH].strip()
     if not cleaned:
         return None
-    words = _SPACE.split(cleaned)
+    words = _SPACE.split(cleaned)[:MAX_HINT_WORDS]
     compact = "".join(words)
     conditions, condition_spans = _conditions(compact)
     decision = _decide(_spans(words, compact, condition_spans), get_taxonomy())
@@ -141,7 +145,7 @@ def _spans(words: list[str], compact: str, condition_spans: list[tuple[int, int]
         "".join(source[start:end])
         for source in (words, stripped)
         for start in range(len(words))
-        for end in range(start + 1, len(words) + 1)
+        for end in range(start + 1, min(start + MAX_RUN_WORDS, len(words)) + 1)
     }
     ordered = [compact, without_conditions, *sorted(runs, key=len, reverse=True)]
     return [span for span in dict.fromkeys(ordered) if span]
