@@ -8,7 +8,7 @@ import pytest
 from apps.waste.analysis.classifier.artifacts import HEAD_FILE, record_artifact
 from apps.waste.analysis.classifier.dataset import Sample, Split
 from apps.waste.analysis.classifier.docs_section import replace_section
-from apps.waste.analysis.classifier.evaluate import evaluate
+from apps.waste.analysis.classifier.evaluate import ClassFigures, evaluate
 from apps.waste.analysis.classifier.features import FeatureSet
 
 from .test_head_and_decision import ASHCAN, CARDBOARD, GLASS, _head
@@ -34,15 +34,19 @@ def test_report_counts_accuracy_coverage_and_abstentions(tmp_path):
 
     assert report.photos == 4
     assert report.threshold == 0.7
-    assert report.per_class["cardboard"] == (1.0, 2)
-    assert report.per_class["glass"] == (0.5, 2)
+    assert report.per_class["cardboard"] == ClassFigures(
+        photos=2, accuracy=1.0, coverage=0.5, answered_accuracy=1.0
+    )
+    assert report.per_class["glass"] == ClassFigures(
+        photos=2, accuracy=0.5, coverage=1.0, answered_accuracy=0.5
+    )
     assert "paper" not in report.per_class  # no test photo of that class
     assert report.class_accuracy == 0.75
     assert report.coverage == 0.75
     assert report.answered_accuracy == pytest.approx(2 / 3)
     assert report.abstentions["low_confidence"] == 0.25
     assert 0.0 <= report.category_ece <= 1.0
-    assert any("| cardboard | 2 | 100.0% |" in line for line in report.lines())
+    assert "| cardboard | 2 | 100.0% | 50.0% | 100.0% |" in report.lines()
 
 
 def test_an_empty_test_split_is_reported_not_divided_by_zero(tmp_path):

@@ -28,10 +28,18 @@ COMMAND = "python -m apps.waste.analysis.classifier.evaluate --data /path/to/tra
 
 
 @dataclass(frozen=True)
+class ClassFigures:
+    photos: int
+    accuracy: float  # head's top-1 among the 6 classes, every photo
+    coverage: float  # share answered `confident`
+    answered_accuracy: float  # category accuracy on the answered share (nan when none answered)
+
+
+@dataclass(frozen=True)
 class Report:
     photos: int
     threshold: float
-    per_class: dict[str, tuple[float, int]]
+    per_class: dict[str, ClassFigures]
     class_accuracy: float
     category_accuracy: float
     zero_shot_accuracy: float
@@ -46,9 +54,12 @@ class Report:
         rows = [
             f"Held-out TrashNet test split: {self.photos} photos; threshold {self.threshold:.2f}.",
             "",
-            "| class | photos | accuracy (top-1 of 6) |",
-            "|---|---:|---:|",
-            *(f"| {name} | {count} | {accuracy:.1%} |" for name, (accuracy, count) in self.per_class.items()),
+            "| class | photos | accuracy (top-1 of 6) | answered | accuracy when answered |",
+            "|---|---:|---:|---:|---:|",
+            *(
+                f"| {name} | {c.photos} | {c.accuracy:.1%} | {c.coverage:.1%} | {c.answered_accuracy:.1%} |"
+                for name, c in self.per_class.items()
+            ),
             "",
             "| measure | value | goal |",
             "|---|---:|---:|",
@@ -86,11 +97,19 @@ def evaluate(features: FeatureSet, artifacts_dir: Path, threshold: float | None)
     uncalibrated_best = [category_probabilities(head, row)[0] for row in softmax(head.logits(pooled))]
 
     zero_shot = zero_shot_class_scores(softmax(logits), head.classes).argmax(axis=1) == labels
-    per_class = {
-        name: (float(class_hits[labels == index].mean()), int((labels == index).sum()))
-        for index, name in enumerate(head.classes)
-        if (labels == index).any()
-    }
+    per_class = {}
+    for index, name in enumerate(head.classes):
+        members = labels == index
+        if members.any():
+            answered_here = members & answered
+            per_class[name] = ClassFigures(
+                photos=int(members.sum()),
+                accuracy=float(class_hits[members].mean()),
+                coverage=float(answered_here.sum() / members.sum()),
+                answered_accuracy=float(category_hits[answered_here].mean())
+                if answered_here.any()
+                else float("nan"),
+            )
     abstentions = {
         reason.value: float(np.mean([v.abstention is reason for v in verdicts])) for reason in Abstention
     }
