@@ -88,14 +88,42 @@ class Cluster(pulumi.ComponentResource):
                 )
             )
 
-        ready = {
-            node: remote.Command(
-                f"wait-{node}",
+        def run(
+            name: str,
+            node: str,
+            create: str,
+            *,
+            stdin: pulumi.Input[str] | None = None,
+            triggers: list[pulumi.Output[str]],
+            depends_on: list[pulumi.Resource],
+            secret_output: bool = False,
+            log_output: bool = True,
+        ) -> remote.Command:
+            """One remote step. Previous output is never sent back (it may be a credential, and it would need
+            sshd's AcceptEnv); ``triggers`` name what must re-run it besides its own inputs."""
+            return remote.Command(
+                name,
                 connection=connection(node),
-                create=scripts.RUN_AS_USER,
+                create=create,
+                stdin=stdin,
+                triggers=triggers,
+                logging=None if log_output else remote.Logging.NONE,
+                add_previous_output_in_env=False,
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    depends_on=depends_on,
+                    additional_secret_outputs=SECRET_COMMAND_OUTPUTS if secret_output else None,
+                ),
+            )
+
+        ready = {
+            node: run(
+                f"wait-{node}",
+                node,
+                scripts.RUN_AS_USER,
                 stdin=scripts.wait_for_node_script(node),
                 triggers=[instance.id],
-                opts=pulumi.ResourceOptions(parent=self),
+                depends_on=[],
             )
             for node, instance in args.instances.items()
         }
@@ -111,27 +139,26 @@ class Cluster(pulumi.ComponentResource):
                 ),
             )
         )
-        init = remote.Command(
+        master_id = args.instances[master.name].id
+        init = run(
             "kubeadm-init",
-            connection=connection(master.name),
-            create=scripts.RUN_AS_ROOT,
+            master.name,
+            scripts.RUN_AS_ROOT,
             stdin=init_script,
-            triggers=[args.instances[master.name].id],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[ready[master.name]]),
+            triggers=[master_id],
+            depends_on=[ready[master.name]],
         )
 
         workers = [spec.name for spec in config.workers]
-        join_command = remote.Command(
+        join_command = run(
             "join-command",
-            connection=connection(master.name),
-            create=scripts.PRINT_JOIN_COMMAND,
+            master.name,
+            scripts.PRINT_JOIN_COMMAND,
             # A fresh token whenever the set of workers changes: a node added later never gets an expired one.
             triggers=[args.instances[node].id for node in workers],
-            logging=remote.Logging.NONE,
-            add_previous_output_in_env=False,
-            opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[init], additional_secret_outputs=SECRET_COMMAND_OUTPUTS
-            ),
+            depends_on=[init],
+            secret_output=True,
+            log_output=False,
         )
         join_output: pulumi.Output[str] = pulumi.Output.secret(join_command.stdout)
         credentials = join_output.apply(parse_join_command)
@@ -143,34 +170,27 @@ class Cluster(pulumi.ComponentResource):
 
             return pulumi.Output.all(identity(node), endpoint, credentials).apply(render)
 
-        joins = []
-        for node in workers:
-            joins.append(
-                remote.Command(
-                    f"kubeadm-join-{node}",
-                    connection=connection(node),
-                    create=scripts.RUN_AS_ROOT,
-                    stdin=join_script(node),
-                    triggers=[args.instances[node].id],
-                    add_previous_output_in_env=False,
-                    opts=pulumi.ResourceOptions(
-                        parent=self,
-                        depends_on=[ready[node], join_command],
-                        additional_secret_outputs=SECRET_COMMAND_OUTPUTS,
-                    ),
-                )
+        joins = [
+            run(
+                f"kubeadm-join-{node}",
+                node,
+                scripts.RUN_AS_ROOT,
+                stdin=join_script(node),
+                triggers=[args.instances[node].id],
+                depends_on=[ready[node], join_command],
+                secret_output=True,
             )
+            for node in workers
+        ]
 
-        admin_conf = remote.Command(
+        admin_conf = run(
             "kubeconfig",
-            connection=connection(master.name),
-            create=scripts.READ_ADMIN_KUBECONFIG,
-            triggers=[args.instances[master.name].id],
-            logging=remote.Logging.NONE,
-            add_previous_output_in_env=False,
-            opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[init], additional_secret_outputs=SECRET_COMMAND_OUTPUTS
-            ),
+            master.name,
+            scripts.READ_ADMIN_KUBECONFIG,
+            triggers=[master_id],
+            depends_on=[init],
+            secret_output=True,
+            log_output=False,
         )
         self.kubeconfig = pulumi.Output.secret(
             pulumi.Output.all(admin_conf.stdout, endpoint).apply(

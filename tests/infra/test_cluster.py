@@ -88,6 +88,8 @@ def test_ssh_private_key_stays_secret_on_every_command(stack):
     for resource in of_type(run_program(stack), COMMAND):
         assert "connection" in resource.secret_inputs, resource.name
         assert resource.inputs["connection"]["privateKey"].startswith("-----BEGIN OPENSSH PRIVATE KEY-----")
+        # Never echo a previous output (possibly a token) back into the environment.
+        assert resource.inputs["addPreviousOutputInEnv"] is False, resource.name
 
 
 @pytest.mark.parametrize("stack", STACKS)
