@@ -154,8 +154,9 @@ class Cluster(pulumi.ComponentResource):
             "join-command",
             master.name,
             scripts.PRINT_JOIN_COMMAND,
-            # A fresh token whenever the set of workers changes: a node added later never gets an expired one.
-            triggers=[args.instances[node].id for node in workers],
+            # A fresh token whenever the master or the worker set changes: a node added later never gets an
+            # expired token, and after a rebuilt control plane every worker learns the new CA.
+            triggers=[master_id, *(args.instances[node].id for node in workers)],
             depends_on=[init],
             secret_output=True,
             log_output=False,
@@ -165,8 +166,11 @@ class Cluster(pulumi.ComponentResource):
 
         def join_script(node: str) -> pulumi.Output[str]:
             def render(values: list[Any]) -> str:
-                config_text = join_config(node=values[0], endpoint=values[1], credentials=values[2])
-                return scripts.kubeadm_join_script(node, config_text)
+                node_identity, control_plane, join_credentials = values
+                config_text = join_config(
+                    node=node_identity, endpoint=control_plane, credentials=join_credentials
+                )
+                return scripts.kubeadm_join_script(node, config_text, join_credentials.ca_cert_hash)
 
             return pulumi.Output.all(identity(node), endpoint, credentials).apply(render)
 

@@ -116,16 +116,33 @@ kubeadm init --config "$CONFIG_FILE" --skip-token-print
 echo "control plane on ${NODE_NAME} initialised"
 """
 
-KUBEADM_JOIN = r"""
+CA_CERT_HASH_FUNCTION = r"""
+# kubeadm's discovery hash of a CA certificate: SHA-256 of its public key (DER SubjectPublicKeyInfo).
+ca_cert_hash() {
+  local digest
+  digest="$(openssl x509 -pubkey -noout -in "$1" | openssl pkey -pubin -outform der | sha256sum)"
+  echo "sha256:${digest%% *}"
+}
+"""
+
+KUBEADM_JOIN = (
+    r"""
 # Joins this node to the cluster once. The config holds a bootstrap token and is removed afterwards.
 readonly CONFIG_FILE=/etc/eco2/kubeadm-join.yaml
-
+readonly CA_CERT=/etc/kubernetes/pki/ca.crt
+"""
+    + CA_CERT_HASH_FUNCTION
+    + r"""
 if [[ -f /etc/kubernetes/kubelet.conf ]]; then
-  echo "${NODE_NAME} already joined"
-  exit 0
+  if [[ "$(ca_cert_hash "$CA_CERT")" == "$CA_CERT_HASH" ]]; then
+    echo "${NODE_NAME} already joined"
+    exit 0
+  fi
+  # The control plane was rebuilt (new CA): this node still belongs to the old cluster.
+  echo "${NODE_NAME} is a member of a previous cluster; leaving it"
 fi
-if [[ -e /etc/kubernetes/pki/ca.crt ]]; then
-  # A previous join stopped half-way (no kubelet.conf): this node is not a member yet, start clean.
+if [[ -e "$CA_CERT" || -f /etc/kubernetes/kubelet.conf ]]; then
+  # Left over from a previous cluster or from a join that stopped half-way: start clean.
   kubeadm reset --force
 fi
 
@@ -135,6 +152,7 @@ trap 'rm -f "$CONFIG_FILE"' EXIT
 kubeadm join --config "$CONFIG_FILE"
 echo "${NODE_NAME} joined"
 """
+)
 
 
 def render_script(body: str, variables: Mapping[str, str]) -> str:
@@ -176,5 +194,8 @@ def kubeadm_init_script(node_name: str, kubeadm_config: str) -> str:
     )
 
 
-def kubeadm_join_script(node_name: str, kubeadm_config: str) -> str:
-    return render_script(KUBEADM_JOIN, {"NODE_NAME": node_name, "KUBEADM_CONFIG": kubeadm_config})
+def kubeadm_join_script(node_name: str, kubeadm_config: str, ca_cert_hash: str) -> str:
+    return render_script(
+        KUBEADM_JOIN,
+        {"NODE_NAME": node_name, "CA_CERT_HASH": ca_cert_hash, "KUBEADM_CONFIG": kubeadm_config},
+    )

@@ -114,7 +114,7 @@ def test_every_remote_step_reruns_only_for_a_new_instance(stack):
     resources = run_program(stack)
     for resource in of_type(resources, COMMAND):
         if resource.name == "join-command":
-            assert len(resource.inputs["triggers"]) == len(WORKERS)
+            assert len(resource.inputs["triggers"]) == 1 + len(WORKERS)  # the master and every worker
         else:
             (trigger,) = resource.inputs["triggers"]
             assert trigger.startswith("i-"), resource.name

@@ -103,5 +103,5 @@ def test_a_second_api_and_async_worker_is_a_config_change():
     )
     # Both API nodes serve every API target group; the join token is re-minted for the new worker set.
     assert len(of_type(resources, "aws:lb/targetGroupAttachment:TargetGroupAttachment")) == 2 * 5
-    assert len(by_name(resources, COMMAND, "join-command").inputs["triggers"]) == 8
+    assert len(by_name(resources, COMMAND, "join-command").inputs["triggers"]) == 9
     assert grown_dev().outputs["nodes"]["value"]["api"][1]["name"] == "api-2"

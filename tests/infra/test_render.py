@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+import hashlib
 import shutil
 import subprocess
 import sys
@@ -9,6 +11,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 
 from infra.render import scripts
 from infra.render.cloud_init import NODE_PREP_PATH, render_cloud_init
@@ -49,7 +55,9 @@ def rendered_scripts() -> dict[str, str]:
         "wait-for-node.sh": scripts.wait_for_node_script("api-1"),
         "kubeadm-init.sh": scripts.kubeadm_init_script("master", init_yaml()),
         "kubeadm-join-postgresql.sh": scripts.kubeadm_join_script(
-            "postgresql", join_config(node=POSTGRESQL, endpoint=ENDPOINT, credentials=CREDENTIALS)
+            "postgresql",
+            join_config(node=POSTGRESQL, endpoint=ENDPOINT, credentials=CREDENTIALS),
+            CREDENTIALS.ca_cert_hash,
         ),
     }
 
@@ -228,3 +236,31 @@ def test_a_script_on_stdin_cannot_be_swallowed_by_its_own_commands():
     script = scripts.render_script('\nleftover="$(cat)"\necho "stdin left: ${#leftover}"\necho done\n', {})
     result = subprocess.run(["bash", "-s"], input=script, capture_output=True, text=True, check=True)
     assert result.stdout == "stdin left: 0\ndone\n"
+
+
+def test_join_guard_computes_kubeadms_ca_hash(tmp_path):
+    """The shell hash must equal kubeadm's (SHA-256 of the CA's SubjectPublicKeyInfo), or a healthy worker
+    would be reset on every re-run."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kubernetes")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    ca_path = tmp_path / "ca.crt"
+    ca_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    spki = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    script = scripts.render_script(
+        scripts.CA_CERT_HASH_FUNCTION + 'ca_cert_hash "$CA"\n', {"CA": str(ca_path)}
+    )
+    result = subprocess.run(["bash", "-s"], input=script, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "sha256:" + hashlib.sha256(spki).hexdigest()

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 set -euo pipefail
 readonly NODE_NAME=postgresql
+readonly CA_CERT_HASH=sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
 readonly KUBEADM_CONFIG='apiVersion: kubeadm.k8s.io/v1beta4
 kind: JoinConfiguration
 discovery:
@@ -28,13 +29,25 @@ nodeRegistration:
 main() {
 # Joins this node to the cluster once. The config holds a bootstrap token and is removed afterwards.
 readonly CONFIG_FILE=/etc/eco2/kubeadm-join.yaml
+readonly CA_CERT=/etc/kubernetes/pki/ca.crt
+
+# kubeadm's discovery hash of a CA certificate: SHA-256 of its public key (DER SubjectPublicKeyInfo).
+ca_cert_hash() {
+  local digest
+  digest="$(openssl x509 -pubkey -noout -in "$1" | openssl pkey -pubin -outform der | sha256sum)"
+  echo "sha256:${digest%% *}"
+}
 
 if [[ -f /etc/kubernetes/kubelet.conf ]]; then
-  echo "${NODE_NAME} already joined"
-  exit 0
+  if [[ "$(ca_cert_hash "$CA_CERT")" == "$CA_CERT_HASH" ]]; then
+    echo "${NODE_NAME} already joined"
+    exit 0
+  fi
+  # The control plane was rebuilt (new CA): this node still belongs to the old cluster.
+  echo "${NODE_NAME} is a member of a previous cluster; leaving it"
 fi
-if [[ -e /etc/kubernetes/pki/ca.crt ]]; then
-  # A previous join stopped half-way (no kubelet.conf): this node is not a member yet, start clean.
+if [[ -e "$CA_CERT" || -f /etc/kubernetes/kubelet.conf ]]; then
+  # Left over from a previous cluster or from a join that stopped half-way: start clean.
   kubeadm reset --force
 fi
 
