@@ -83,10 +83,24 @@ def test_ambiguous_hint_is_uncertain_with_candidates():
     assert sum(candidate.probability for candidate in result.candidates) <= 1.0
 
 
-def test_typo_in_a_long_name_is_uncertain_but_points_the_right_way():
+def test_typo_next_to_an_exact_word_is_ambiguous_not_wrong():
+    # "상자" alone is the corrugated box; "스티로품 상자" is a misspelt 스티로폼 상자. Neither wins outright.
     result = hint("스티로품 상자")
     assert result.status == "uncertain"
-    assert result.candidates[0].category == "recyclable/styrofoam"
+    assert {"recyclable/paper", "recyclable/styrofoam"} <= {
+        candidate.category for candidate in result.candidates
+    }
+
+
+def test_the_last_noun_names_the_thing():
+    toy = hint("배터리가 들어 있는 장난감")
+    assert (toy.category, toy.item) == ("general", "general/mixed_material_toy")
+    assert toy.conditions == ["battery_included"]
+    box = hint("테이프 붙은 스티로폼 박스")
+    assert box.category == "recyclable/styrofoam"
+    assert box.conditions == ["attachment_present"]
+    knife = hint("날카로운 칼")
+    assert (knife.item, knife.conditions) == ("general/knife", ["sharp_edges"])
 
 
 def test_condition_without_a_name_keeps_the_condition():

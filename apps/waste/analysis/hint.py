@@ -5,9 +5,9 @@ Reading a hint:
 1. Condition words are found with each situation tag's ``hint_patterns`` ("라벨 있는" → ``label_attached``).
 2. The hint is cut into spans: the whole text, the text without the condition words, and every run of
    consecutive words. Each span is matched against category and item names (exact, substring, typo-tolerant).
-3. The longest span with a strong name match decides, exact names first ("깨진 유리" names the item 깨진유리,
-   even though "유리" alone names the glass-bottle category). Without one, the best match over all spans
-   decides. One-letter spans count only as exact names.
+3. The longest span that is exactly a name decides ("깨진 유리" names the item 깨진유리, even though "유리"
+   alone names the glass-bottle category); then the longest with a strong partial or misspelt match; then
+   the best match over all spans. One-letter spans count only as exact names. See :func:`_decide`.
 4. The hint is *confident* when the best match is strong (≥ 0.85) and no match in an unrelated category comes
    within 0.1 of it; otherwise it is *uncertain* and lists the candidates.
 """
@@ -132,23 +132,35 @@ def _conditions(compact: str) -> tuple[list[str], list[tuple[int, int]]]:
 
 
 def _spans(words: list[str], compact: str, condition_spans: list[tuple[int, int]]) -> list[str]:
-    """Candidate name spans, longest first: whole text, text without condition words, word runs (each as
-    written and with a trailing particle cut: "우유팩인데" → "우유팩")."""
-    in_condition = [False] * len(compact)
-    for start, end in condition_spans:
-        in_condition[start:end] = [True] * (end - start)
-    without_conditions = "".join(
-        char for char, hidden in zip(compact, in_condition, strict=True) if not hidden
-    )
+    """Candidate name spans, longest first and, at equal length, later first (Korean puts the head noun last:
+    in "배터리가 들어 있는 장난감" the thing is the 장난감).
+
+    The spans are the whole text, the text without the words that carry a condition ("테이프 붙은 스티로폼
+    박스" → "스티로폼박스"), and every run of up to MAX_RUN_WORDS words, as written and with a trailing
+    particle cut ("우유팩인데" → "우유팩").
+    """
+    offsets = [0]
+    for word in words:
+        offsets.append(offsets[-1] + len(word))
+    touched = {
+        index
+        for index in range(len(words))
+        for start, end in condition_spans
+        if start < offsets[index + 1] and offsets[index] < end
+    }
+    without_conditions = "".join(word for index, word in enumerate(words) if index not in touched)
     stripped = [_strip_particle(word) for word in words]
-    runs = {
-        "".join(source[start:end])
+    runs = [
+        ("".join(source[start:end]), end)
         for source in (words, stripped)
         for start in range(len(words))
         for end in range(start + 1, min(start + MAX_RUN_WORDS, len(words)) + 1)
-    }
-    ordered = [compact, without_conditions, *sorted(runs, key=len, reverse=True)]
-    return [span for span in dict.fromkeys(ordered) if span]
+    ]
+    ordered = sorted(
+        [(compact, len(words)), (without_conditions, len(words)), *runs],
+        key=lambda run: (-len(run[0]), -run[1]),
+    )
+    return [span for span in dict.fromkeys(text for text, _ in ordered) if span]
 
 
 @dataclass(frozen=True)
@@ -159,20 +171,48 @@ class _Decision:
     matched: str
 
 
+def _span_hits(span: str) -> list[NameHit]:
+    hits = get_name_index().match(span)
+    if len(span) < MIN_PARTIAL_SPAN:
+        return [hit for hit in hits if hit.score >= EXACT]
+    return hits
+
+
 def _decide(spans: list[str], taxonomy: Taxonomy) -> _Decision | None:
-    index = get_name_index()
-    hits: list[NameHit] = []
-    for span in spans:
-        span_hits = index.match(span)
-        if len(span) < MIN_PARTIAL_SPAN:
-            span_hits = [hit for hit in span_hits if hit.score >= EXACT]
-        strong = [hit for hit in span_hits if hit.score >= STRONG_SCORE]
-        if strong:
-            # The longest span that names something well wins over its sub-spans ("깨진 유리" over "유리");
-            # within it, exact names win over partial ones ("플라스틱" the category over "플라스틱컵").
-            hits = [hit for hit in strong if hit.score >= EXACT] or strong
+    """Pick the name the hint gives, and whether it is unambiguous.
+
+    The longest span that is exactly a name decides ("깨진 유리" is the item 깨진유리, not 유리병). If a
+    longer span holds a strong partial or misspelt name of an unrelated category while the exact one covers
+    less than half of the hint ("스티로품 상자": 스티로폼 상자 or 상자?), the hint is ambiguous. With no exact
+    name, the longest span with a strong match decides; with none, the best match over all spans.
+    """
+    exact: tuple[str, list[NameHit]] | None = None
+    strong: tuple[str, list[NameHit]] | None = None
+    every_hit: list[NameHit] = []
+    for span in spans:  # longest first; stop at the first exact name
+        span_hits = _span_hits(span)
+        every_hit.extend(span_hits)
+        if span_hits and span_hits[0].score >= EXACT:
+            exact = (span, [hit for hit in span_hits if hit.score >= EXACT])
             break
-        hits.extend(span_hits)
+        if strong is None and span_hits and span_hits[0].score >= STRONG_SCORE:
+            strong = (span, [hit for hit in span_hits if hit.score >= STRONG_SCORE])
+    conflict = False
+    if exact is not None:
+        hits = exact[1]
+        if strong is not None and 2 * len(exact[0]) < len(spans[0]):
+            named = {_category_of(taxonomy, hit) for hit in hits}
+            rivals = [
+                hit
+                for hit in strong[1]
+                if not any(_related(taxonomy, _category_of(taxonomy, hit), key) for key in named)
+            ]
+            conflict = bool(rivals)
+            hits = hits + rivals
+    elif strong is not None:
+        hits = strong[1]
+    else:
+        hits = every_hit
     if not hits:
         return None
 
@@ -185,23 +225,27 @@ def _decide(spans: list[str], taxonomy: Taxonomy) -> _Decision | None:
     # Best score per category (an item votes for the category that lists it).
     category_scores: dict[str, float] = {}
     for hit in ranked:
-        category = hit.key if hit.kind is NameKind.CATEGORY else taxonomy.item(hit.key).category
-        category_scores.setdefault(category, hit.score)
+        category_scores.setdefault(_category_of(taxonomy, hit), hit.score)
     top_hit = ranked[0]
-    top_category = top_hit.key if top_hit.kind is NameKind.CATEGORY else taxonomy.item(top_hit.key).category
+    top_category = _category_of(taxonomy, top_hit)
     top_score = top_hit.score
-    rivals = [
+    rivals_scores = [
         (category, value)
         for category, value in category_scores.items()
         if not _related(taxonomy, category, top_category)
     ]
-    runner_up = max((value for _, value in rivals), default=0.0)
-    confident = top_score >= CONFIDENT_SCORE and top_score - runner_up >= AMBIGUITY_MARGIN
+    runner_up = max((value for _, value in rivals_scores), default=0.0)
+    confident = not conflict and top_score >= CONFIDENT_SCORE and top_score - runner_up >= AMBIGUITY_MARGIN
     if confident:
         top_category = _most_specific(taxonomy, top_category, category_scores, top_score)
     item = _item(taxonomy, ranked, top_category, top_score) if confident else None
-    candidates = _candidates(top_category, top_score, rivals, confident)
+    candidates = _candidates(top_category, top_score, rivals_scores, confident)
     return _Decision(confident, candidates, item, top_hit.name)
+
+
+def _category_of(taxonomy: Taxonomy, hit: NameHit) -> str:
+    """The category a hit names: itself, or the category that lists the item."""
+    return hit.key if hit.kind is NameKind.CATEGORY else taxonomy.item(hit.key).category
 
 
 def _related(taxonomy: Taxonomy, first: str, second: str) -> bool:
