@@ -208,7 +208,7 @@ def load_config() -> StackConfig:
 def load_ssh_private_key() -> pulumi.Output[str]:
     """The SSH private key the remote commands use; it must have been set with ``--secret``."""
     full_key = f"{NAMESPACE}:{SSH_PRIVATE_KEY}"
-    if pulumi.Config(NAMESPACE).get(SSH_PRIVATE_KEY) is None:
+    if pulumi.runtime.get_config(full_key) is None:  # presence only: never read a secret as plain text
         raise ConfigError(
             SSH_PRIVATE_KEY, f"is required: pulumi config set --secret {full_key} < ~/.ssh/eco2"
         )
