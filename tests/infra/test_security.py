@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 from dataclasses import dataclass
 
 import pytest
@@ -146,3 +147,11 @@ def test_master_has_both_node_groups_and_workers_only_the_node_group(stack):
 def test_a_rule_has_exactly_one_peer(peer_group, cidr):
     with pytest.raises(ValueError, match="exactly one of peer_group / cidr"):
         Rule("broken", Group.NODES, "ingress", "tcp", 1, 1, "broken", peer_group=peer_group, cidr=cidr)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_descriptions_use_only_characters_ec2_accepts(stack):
+    allowed = re.compile(r"^[a-zA-Z0-9. _\-:/()#,@\[\]+=&;{}!$*]{1,255}$")
+    resources = run_program(stack)
+    for resource in of_type(resources, GROUP) + of_type(resources, INGRESS) + of_type(resources, EGRESS):
+        assert allowed.match(resource.inputs["description"]), (resource.name, resource.inputs["description"])
