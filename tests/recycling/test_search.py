@@ -59,17 +59,23 @@ def test_partial_name_finds_the_pet_items():
 
 
 def test_category_name_finds_all_its_items_direct_hits_first():
-    results = search_items("스티로폼")
-    found = [match.key for match in results]
+    found = keys("스티로폼")
     assert set(found) == {
         "recyclable/styrofoam/foam_food_container",
         "recyclable/styrofoam/fruit_tray",
         "recyclable/styrofoam/electronics_packaging",
         "recyclable/styrofoam/insulation",
     }
-    # 과일난좌 does not contain the word: it is found through its category, ranked last.
-    assert found[-1] == "recyclable/styrofoam/fruit_tray"
-    assert results[-1].score < results[0].score
+    results = search_items("배터리")
+    assert {match.category for match in results} == {"recyclable/battery"}
+    assert len(results) == 7
+    # 보조배터리 and 자동차 배터리 contain the word; the other batteries are found through their category.
+    assert {match.key for match in results[:2]} == {
+        "recyclable/battery/lithium_ion_battery",
+        "recyclable/battery/lead_acid_battery",
+    }
+    assert all(match.matched_name == "배터리" for match in results[2:])
+    assert results[2].score < results[1].score
 
 
 def test_a_typo_still_finds_the_item():
