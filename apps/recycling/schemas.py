@@ -33,6 +33,7 @@ class CategorySummary(BaseModel):
 
 class CategoryTree(BaseModel):
     categories: list[CategorySummary]
+    sources: list[str] = Field(description="where the disposal rules come from")
 
 
 class CategoryRef(BaseModel):

@@ -77,8 +77,11 @@ def _item_match(taxonomy: Taxonomy, key: str, value: float, name: str) -> ItemMa
 
 @lru_cache(maxsize=1)
 def category_tree() -> CategoryTree:
-    taxonomy = get_taxonomy()
-    return CategoryTree(categories=[_summary(taxonomy, category) for category in taxonomy.major_categories()])
+    kb = get_knowledge_base()
+    return CategoryTree(
+        categories=[_summary(kb.taxonomy, category) for category in kb.taxonomy.major_categories()],
+        sources=list(kb.sources),
+    )
 
 
 def _summary(taxonomy: Taxonomy, category: Category) -> CategorySummary:

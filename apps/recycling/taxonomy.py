@@ -68,11 +68,6 @@ class Category(BaseModel):
     children: tuple[str, ...] = ()
     items: tuple[str, ...] = ()
 
-    @property
-    def major(self) -> str:
-        """The 대분류 key this category belongs to (itself for a 대분류)."""
-        return self.parent or self.key
-
 
 class TagGroup(StrEnum):
     CONTENTS = "contents"
@@ -179,9 +174,6 @@ class SituationTags:
         if name in self._tags:
             return name
         return self._by_source_name.get(name)
-
-    def in_group(self, group: TagGroup) -> list[SituationTag]:
-        return [tag for tag in self._tags.values() if tag.group is group]
 
 
 # --- file models --------------------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ def test_categories_tree(client: TestClient):
     recyclable = tree[0]
     assert len(recyclable["children"]) == 12
     assert recyclable["item_count"] == sum(child["item_count"] for child in recyclable["children"])
+    assert any("환경부" in source for source in response.json()["sources"])
     assert response.headers["cache-control"] == CACHE_CONTROL
     assert response.headers["etag"].startswith('"kb-')
 

@@ -129,7 +129,7 @@ def test_situation_tags_cover_every_group_and_resolve_source_names():
     assert tags.resolve("깨짐") == "broken"
     assert tags.resolve("label_attached") == "label_attached"
     assert tags.resolve("없는_태그") is None
-    assert {tag.key for tag in tags.in_group(TagGroup.STYROFOAM)} == {
+    assert {tag.key for tag in tags if tag.group is TagGroup.STYROFOAM} == {
         "styrofoam_attachment",
         "styrofoam_tape",
         "styrofoam_attachment_removal_needed",
