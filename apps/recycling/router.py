@@ -1,9 +1,9 @@
 """Recycling service HTTP API, mounted at /api/v1/recycling. Read-only, synchronous, cacheable.
 
-Every response carries ``Cache-Control`` and an ``ETag`` derived from the knowledge-base data files, and a
-request whose ``If-None-Match`` matches gets ``304 Not Modified``. The knowledge base is loaded (and
-validated) when this module is imported, so a broken data file stops the service at start-up instead of
-failing its first request.
+Every response carries ``Cache-Control`` and an ``ETag`` derived from the knowledge-base data files and the
+service code; a request whose ``If-None-Match`` matches gets ``304 Not Modified``. The knowledge base is
+loaded (and validated) when this module is imported, so a broken data file stops the service at start-up
+instead of failing its first request.
 """
 
 from __future__ import annotations
@@ -39,9 +39,9 @@ get_knowledge_base()
 
 @lru_cache(maxsize=1)
 def knowledge_etag() -> str:
-    """A strong ETag over the data files: it changes exactly when the knowledge base does."""
+    """An ETag over the data files and this package's code: responses change only when one of them does."""
     digest = hashlib.sha256()
-    for path in sorted(DATA_DIR.glob("*.yaml")):
+    for path in sorted([*DATA_DIR.glob("*.yaml"), *DATA_DIR.parent.glob("*.py")]):
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return f'"kb-{digest.hexdigest()[:20]}"'
@@ -52,7 +52,7 @@ def _cache_headers() -> dict[str, str]:
 
 
 def _not_modified(request: Request) -> Response | None:
-    tags = {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}
+    tags = {tag.strip().removeprefix("W/") for tag in request.headers.get("if-none-match", "").split(",")}
     if knowledge_etag() in tags or "*" in tags:
         return Response(status_code=304, headers=_cache_headers())
     return None

@@ -46,6 +46,8 @@ def test_matching_etag_gets_304(client: TestClient):
     assert response.status_code == 304
     assert response.content == b""
     assert response.headers["etag"] == etag
+    weak = client.get(f"{PREFIX}/situation-tags", headers={"If-None-Match": f'"kb-old", W/{etag}'})
+    assert weak.status_code == 304
     stale = client.get(f"{PREFIX}/categories", headers={"If-None-Match": '"kb-old"'})
     assert stale.status_code == 200
 
