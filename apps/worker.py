@@ -26,11 +26,7 @@ celery_app.conf.beat_schedule = {
     "sweep-stuck-jobs": {
         "task": "waste.sweep_stuck_jobs",
         "schedule": max(get_settings().queued_job_timeout_seconds / 2, 5.0),
-        "options": {"queue": "low_priority", "routing_key": "low_priority", "exchange": "eco2.tasks"},
     }
-}
-celery_app.conf.task_routes = {
-    "waste.sweep_stuck_jobs": {"queue": "low_priority", "routing_key": "low_priority"}
 }
 
 

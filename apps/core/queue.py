@@ -68,6 +68,12 @@ def create_celery(settings: Settings) -> Celery:
         task_default_exchange_type="topic",
         task_default_routing_key=QueueName.DEFAULT.value,
         task_create_missing_queues=False,
+        # Routed by task name, so retries and delayed re-publishes return to the queue they came from.
+        task_routes={
+            "waste.analyze": {"queue": QueueName.HIGH_PRIORITY.value},
+            "waste.analyze_external": {"queue": QueueName.EXTERNAL_API.value},
+            "waste.sweep_stuck_jobs": {"queue": QueueName.LOW_PRIORITY.value},
+        },
         task_serializer="json",
         accept_content=["json"],
         task_ignore_result=True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -81,8 +82,13 @@ def collection_points_for(
     ]
 
 
-def answer_for(classification: Classification, job: AnalysisJob) -> AnalysisResult:
-    answer: Answer = compose_answer(classification)
+Coach = Callable[[Classification], Answer]
+
+
+def answer_for(
+    classification: Classification, job: AnalysisJob, coach: Coach = compose_answer
+) -> AnalysisResult:
+    answer = coach(classification)
     return AnalysisResult(
         answer=answer, collection_points=collection_points_for(classification, job.latitude, job.longitude)
     )

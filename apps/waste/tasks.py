@@ -15,11 +15,13 @@ from apps.core.queue import QueueName, celery_app
 from apps.core.settings import get_settings
 from apps.core.storage import ObjectMissing, get_s3_client
 from apps.waste import jobs
+from apps.waste.analysis.coach import compose_answer
 from apps.waste.analysis.errors import AnalyzerError, retry_delay
+from apps.waste.analysis.llm_coach import LLMCoach
 from apps.waste.analysis.openai_vision import OpenAIVisionAnalyzer
 from apps.waste.analysis.types import Analyzer
 from apps.waste.models import AnalysisJob, Upload
-from apps.waste.pipeline import FallbackAnalyzer, answer_for, classify, embedded_analyzer, load_image
+from apps.waste.pipeline import Coach, FallbackAnalyzer, answer_for, classify, embedded_analyzer, load_image
 from apps.waste.service import enqueue_analysis, publish
 
 logger = logging.getLogger(__name__)
@@ -27,7 +29,9 @@ logger = logging.getLogger(__name__)
 EXTERNAL_MAX_RETRIES = 3
 
 
-def run_analysis(job_id: uuid.UUID, analyzer: Analyzer, with_url: bool = False) -> None:
+def run_analysis(
+    job_id: uuid.UUID, analyzer: Analyzer, coach: Coach = compose_answer, with_url: bool = False
+) -> None:
     """Claim the job, analyse its photo and store the answer; a lost race leaves the first result intact."""
     settings = get_settings()
     with Session(get_engine(), expire_on_commit=False) as session:
@@ -45,7 +49,7 @@ def run_analysis(job_id: uuid.UUID, analyzer: Analyzer, with_url: bool = False) 
         except InvalidImage as error:
             jobs.fail(session, job_id, f"the photo cannot be read: {error}")
             return
-        result = answer_for(classify(analyzer, image, job.hint), job)
+        result = answer_for(classify(analyzer, image, job.hint), job, coach)
         if not jobs.finish(session, job_id, result.model_dump(mode="json")):
             logger.warning("job %s was finished by another execution; this result is discarded", job_id)
 
@@ -59,12 +63,13 @@ def analyze(job_id: str) -> None:
 def analyze_external(self: Task, job_id: str) -> None:
     """GPT-4o vision on the `external_api` queue: retryable failures back off and retry (the message is
     re-published with a delay, so no worker waits); then, or at once for a permanent failure, the embedded
-    analyzer answers and the result records why."""
+    analyzer answers and the result records why. With a key, the LLM coach words the answer."""
     settings = get_settings()
     # A presigned GET only helps when the provider can reach our storage (real S3, not a local server).
     with_url = settings.s3_endpoint_url is None
+    coach = LLMCoach(settings).compose  # falls back to the offline coach by itself
     try:
-        run_analysis(uuid.UUID(job_id), OpenAIVisionAnalyzer(settings), with_url=with_url)
+        run_analysis(uuid.UUID(job_id), OpenAIVisionAnalyzer(settings), coach, with_url=with_url)
     except AnalyzerError as error:
         retries_done = self.request.retries
         if error.retryable and retries_done < EXTERNAL_MAX_RETRIES:
@@ -72,7 +77,7 @@ def analyze_external(self: Task, job_id: str) -> None:
             raise self.retry(countdown=retry_delay(error, retries_done), exc=error) from error
         logger.warning("job %s: OpenAI failed (%s); answering with the embedded analyzer", job_id, error)
         fallback = FallbackAnalyzer(embedded_analyzer(settings.classifier_threshold), reason=error.reason)
-        run_analysis(uuid.UUID(job_id), fallback)
+        run_analysis(uuid.UUID(job_id), fallback, coach)
 
 
 @celery_app.task(name="waste.sweep_stuck_jobs")
