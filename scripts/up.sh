@@ -16,7 +16,7 @@ mkdir -p "$RUN_DIR" "$LOG_DIR"
 scripts/ensure-services.sh
 scripts/down.sh >/dev/null
 
-database=$(ECO2_DATABASE_URL=${ECO2_DATABASE_URL:-} "$VENV/bin/python" -c \
+database=$("$VENV/bin/python" -c \
   'from apps.core.settings import get_settings; print(get_settings().database_url.rsplit("/", 1)[1])')
 if ! psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '${database}'" | grep -q 1; then
   psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE \"${database}\""
