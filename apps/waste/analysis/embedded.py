@@ -33,6 +33,8 @@ CATEGORY_LABEL_KO = {
     "recyclable/lamp": "조명제품",
 }
 
+OUT_OF_DOMAIN = frozenset({Abstention.NOT_WASTE, Abstention.UNSEEN_CATEGORY, Abstention.UNFAMILIAR})
+
 CONFIDENT_NOTE = (
     "재질은 사진으로 판단했지만 내용물·오염 여부는 확인하지 못했어요. "
     "(Material judged from the photo; contents and contamination were not checked.)"
@@ -76,14 +78,18 @@ class EmbeddedAnalyzer:
 
     def analyze(self, image: ImageInput, hint: str | None = None) -> Classification:
         verdict = self._model.verdict(image.image, self.threshold)
+        # Outside the training domain the head's probabilities are not calibrated (a checkerboard gets 99 %
+        # "paper"), so none are reported: a hint must not be combined with them into a confident answer.
+        in_domain = verdict.abstention not in OUT_OF_DOMAIN
         return Classification(
             status="confident" if verdict.confident else "uncertain",
             category=verdict.category if verdict.confident else None,
             item=verdict.item,
-            confidence=min(1.0, max(0.0, verdict.confidence)),
+            confidence=min(1.0, max(0.0, verdict.confidence)) if in_domain else 0.0,
             candidates=[
                 Candidate(category=category, probability=min(1.0, max(0.0, probability)))
                 for category, probability in verdict.categories
+                if in_domain
             ],
             source=AnalyzerSource.EMBEDDED,
             notes=(
