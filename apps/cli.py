@@ -80,7 +80,14 @@ class ScanFailed(Exception):
     pass
 
 
-def scan(api: str, photo: Path, hint: str | None, token: str | None, timeout: float = 60.0) -> dict[str, Any]:
+def scan(
+    api: str,
+    photo: Path,
+    hint: str | None,
+    token: str | None,
+    near: tuple[float, float] | None = None,
+    timeout: float = 60.0,
+) -> dict[str, Any]:
     """Upload a photo to a running stack, request its analysis and wait for the answer."""
     content_type = mimetypes.guess_type(photo.name)[0] or "application/octet-stream"
     data = photo.read_bytes()
@@ -107,6 +114,8 @@ def scan(api: str, photo: Path, hint: str | None, token: str | None, timeout: fl
         body: dict[str, Any] = {"upload_id": slot["upload_id"]}
         if hint:
             body["hint"] = hint
+        if near:
+            body["latitude"], body["longitude"] = near
         accepted = client.post("/api/v1/waste/analyses", json=body, headers=auth)
         if accepted.status_code != 202:
             raise ScanFailed(f"analysis refused ({accepted.status_code}): {accepted.json().get('detail')}")
@@ -140,12 +149,20 @@ def format_answer(job: dict[str, Any]) -> str:
 
 def _scan(args: argparse.Namespace) -> int:
     try:
-        job = scan(args.api, args.photo, args.hint, args.token, args.timeout)
+        job = scan(args.api, args.photo, args.hint, args.token, args.near, args.timeout)
     except (ScanFailed, httpx.HTTPError, OSError) as error:
         print(f"scan failed: {error}", file=sys.stderr)
         return 1
     print(json.dumps(job, ensure_ascii=False, indent=2) if args.json else format_answer(job))
     return 0 if job["status"] == "succeeded" else 1
+
+
+def coordinates(text: str) -> tuple[float, float]:
+    try:
+        latitude, longitude = (float(part) for part in text.split(","))
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"expected LAT,LNG (e.g. 37.5663,126.9779), got {text!r}") from error
+    return latitude, longitude
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -161,7 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("migrate", help="apply database migrations").set_defaults(handler=_migrate)
 
     storage = commands.add_parser("init-storage", help="create the image bucket if missing (local S3)")
-    storage.add_argument("--origin", action="append", default=["http://localhost:5173", "http://127.0.0.1:8000"])
+    storage.add_argument(
+        "--origin", action="append", default=["http://localhost:5173", "http://127.0.0.1:8000"]
+    )
     storage.set_defaults(handler=_init_storage)
 
     local_s3 = commands.add_parser("local-s3", help="run the embedded S3 server (development)")
@@ -178,6 +197,9 @@ def build_parser() -> argparse.ArgumentParser:
     scan_parser = commands.add_parser("scan", help="scan a photo against a running stack")
     scan_parser.add_argument("photo", type=Path)
     scan_parser.add_argument("--hint", help="free text, e.g. 우유팩")
+    scan_parser.add_argument(
+        "--near", type=coordinates, metavar="LAT,LNG", help="where you are, for the nearest collection points"
+    )
     scan_parser.add_argument("--api", default=DEFAULT_API)
     scan_parser.add_argument("--token", help="bearer token (default: a development token, local stacks only)")
     scan_parser.add_argument("--timeout", type=float, default=60.0)

@@ -10,6 +10,7 @@ API_PORT=${ECO2_API_PORT:-8000}
 S3_PORT=${ECO2_S3_PORT:-9000}
 SAMPLE=${SAMPLE:-apps/samples/pet-bottle.jpg}
 SAMPLE_HINT=${SAMPLE_HINT:-라벨 있는 페트병}
+SAMPLE_NEAR=${SAMPLE_NEAR:-37.5663,126.9779}  # Seoul City Hall
 export ECO2_S3_ENDPOINT_URL="http://127.0.0.1:${S3_PORT}" ECO2_S3_ACCESS_KEY_ID=local ECO2_S3_SECRET_ACCESS_KEY=local-secret
 mkdir -p "$RUN_DIR" "$LOG_DIR"
 
@@ -59,7 +60,7 @@ echo "Eco² is running: API http://127.0.0.1:${API_PORT}/docs, embedded S3 http:
 echo "Scanning the bundled sample photo ${SAMPLE} (a rendered bottle) ..."
 "$VENV/bin/ecoeco" scan "$SAMPLE" --api "http://127.0.0.1:${API_PORT}" || true
 echo
-echo "... and again with the hint \"${SAMPLE_HINT}\":"
-"$VENV/bin/ecoeco" scan "$SAMPLE" --api "http://127.0.0.1:${API_PORT}" --hint "$SAMPLE_HINT"
+echo "... and again with the hint \"${SAMPLE_HINT}\", near ${SAMPLE_NEAR}:"
+"$VENV/bin/ecoeco" scan "$SAMPLE" --api "http://127.0.0.1:${API_PORT}" --hint "$SAMPLE_HINT" --near "$SAMPLE_NEAR"
 echo
 echo "Logs in ${LOG_DIR}/. Scan your own photo: ${VENV}/bin/ecoeco scan PHOTO [--hint TEXT]. Stop: make down"

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from sqlmodel import Session
 
+from apps.cli import main
 from apps.core.db import get_engine
 from apps.waste import jobs
 from apps.waste.models import AnalysisJob, JobStatus
@@ -122,3 +123,38 @@ def test_broker_outage_keeps_the_job_and_the_sweeper_delivers_it(
     body = wait_for_status(api, auth, job_id, {"succeeded", "failed", "dead"}, timeout=60)
     assert body["status"] == "succeeded", body
     assert body["result"]["answer"]["classification"]["category"] == "recyclable/metal"
+
+
+def test_cli_scans_a_photo_against_the_running_stack(
+    api: httpx.Client, start_worker: Callable[..., Worker], capsys: pytest.CaptureFixture[str]
+) -> None:
+    start_worker()
+    near = "37.5663,126.9779"  # Seoul City Hall
+    argv = [
+        "scan",
+        str(SAMPLE_PHOTO),
+        "--api",
+        str(api.base_url),
+        "--hint",
+        "페트병",
+        "--near",
+        near,
+    ]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "분류: 무색페트병" in printed
+    assert "  1. " in printed
+    assert "가까운 수거 장소:" in printed, "KECO points near City Hall take clear PET bottles"
+
+
+def test_cli_reports_a_stack_that_is_not_running(capsys: pytest.CaptureFixture[str]) -> None:
+    closed = f"http://127.0.0.1:{services.free_port()}"
+    assert main(["scan", str(SAMPLE_PHOTO), "--api", closed]) == 1
+    assert "scan failed" in capsys.readouterr().err
+
+
+def test_cli_rejects_malformed_coordinates(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["scan", str(SAMPLE_PHOTO), "--near", "seoul"])
+    assert exit_info.value.code == 2
+    assert "expected LAT,LNG" in capsys.readouterr().err
