@@ -20,6 +20,7 @@ from moto.server import ThreadedMotoServer
 from PIL import Image
 
 from tests.support import services
+from tests.support.tcp_proxy import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_PHOTO = REPO_ROOT / "apps" / "samples" / "pet-bottle.jpg"
@@ -71,7 +72,7 @@ class ServerThread(uvicorn.Server):
 def api(database: str, vhost: str, s3: Any) -> Iterator[httpx.Client]:
     from apps.main import create_gateway
 
-    port = services.free_port()
+    port = free_port()
     server = ServerThread(uvicorn.Config(create_gateway(), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -17,6 +17,7 @@ from apps.waste import jobs
 from apps.waste.models import AnalysisJob, JobStatus
 from apps.waste.tasks import redrive_dead_jobs, sweep_stuck_jobs
 from tests.support import services
+from tests.support.tcp_proxy import free_port
 from tests.waste.conftest import SAMPLE_PHOTO, Worker, upload_photo, wait_for_status
 
 pytestmark = pytest.mark.slow
@@ -148,7 +149,7 @@ def test_cli_scans_a_photo_against_the_running_stack(
 
 
 def test_cli_reports_a_stack_that_is_not_running(capsys: pytest.CaptureFixture[str]) -> None:
-    closed = f"http://127.0.0.1:{services.free_port()}"
+    closed = f"http://127.0.0.1:{free_port()}"
     assert main(["scan", str(SAMPLE_PHOTO), "--api", closed]) == 1
     assert "scan failed" in capsys.readouterr().err
 

@@ -8,7 +8,6 @@ Create Date: 2026-11-25 07:56:07.698854
 from __future__ import annotations
 
 import sqlalchemy as sa
-import sqlmodel
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
@@ -22,7 +21,7 @@ def upgrade() -> None:
     op.create_table(
         "users",
         sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("display_name", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+        sa.Column("display_name", sa.String(length=100), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
@@ -30,8 +29,8 @@ def upgrade() -> None:
         "uploads",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("user_id", sa.Uuid(), nullable=False),
-        sa.Column("object_key", sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
-        sa.Column("content_type", sqlmodel.sql.sqltypes.AutoString(length=50), nullable=False),
+        sa.Column("object_key", sa.String(length=300), nullable=False),
+        sa.Column("content_type", sa.String(length=50), nullable=False),
         sa.Column("max_bytes", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -50,15 +49,15 @@ def upgrade() -> None:
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("user_id", sa.Uuid(), nullable=False),
         sa.Column("upload_id", sa.Uuid(), nullable=False),
-        sa.Column("idempotency_key", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
-        sa.Column("hint", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+        sa.Column("idempotency_key", sa.String(length=200), nullable=True),
+        sa.Column("hint", sa.String(length=200), nullable=True),
         sa.Column("latitude", sa.Float(), nullable=True),
         sa.Column("longitude", sa.Float(), nullable=True),
-        sa.Column("queue", sqlmodel.sql.sqltypes.AutoString(length=50), nullable=False),
+        sa.Column("queue", sa.String(length=50), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("result", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
-        sa.Column("error", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
+        sa.Column("error", sa.String(length=500), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
@@ -84,7 +83,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("job_id", sa.Uuid(), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
-        sa.Column("detail", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
+        sa.Column("detail", sa.String(length=500), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["job_id"],
