@@ -11,7 +11,7 @@ import uuid
 from typing import Any
 
 from celery import bootsteps
-from celery.signals import worker_init
+from celery.signals import worker_init, worker_process_init
 from kombu import Consumer, Message
 from sqlmodel import Session
 
@@ -19,6 +19,7 @@ from apps.core.db import get_engine
 from apps.core.queue import DEAD_LETTER_QUEUE, celery_app, declare_topology
 from apps.core.settings import get_settings
 from apps.waste import jobs
+from apps.waste.pipeline import embedded_analyzer
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +84,12 @@ celery_app.steps["consumer"].add(DeadLetterConsumer)
 def _declare_topology(**_: Any) -> None:
     with celery_app.connection_for_write() as connection:
         declare_topology(connection)
+
+
+@worker_process_init.connect
+def _load_model(**_: Any) -> None:
+    """Each pool process verifies the model files and opens its inference session before the first job."""
+    embedded_analyzer(get_settings().classifier_threshold).warm_up()
 
 
 app = celery_app

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import timedelta
+from functools import lru_cache
 
 from celery import Task
 from sqlmodel import Session
@@ -59,6 +60,13 @@ def analyze(job_id: str) -> None:
     run_analysis(uuid.UUID(job_id), embedded_analyzer(get_settings().classifier_threshold))
 
 
+@lru_cache
+def openai_clients() -> tuple[OpenAIVisionAnalyzer, LLMCoach]:
+    """Built once per worker process: they hold HTTP and Redis connection pools."""
+    settings = get_settings()
+    return OpenAIVisionAnalyzer(settings), LLMCoach(settings)
+
+
 @celery_app.task(name="waste.analyze_external", bind=True, max_retries=EXTERNAL_MAX_RETRIES)
 def analyze_external(self: Task, job_id: str) -> None:
     """GPT-4o vision on the `external_api` queue: retryable failures back off and retry (the message is
@@ -67,9 +75,9 @@ def analyze_external(self: Task, job_id: str) -> None:
     settings = get_settings()
     # A presigned GET only helps when the provider can reach our storage (real S3, not a local server).
     with_url = settings.s3_endpoint_url is None
-    coach = LLMCoach(settings).compose  # falls back to the offline coach by itself
+    vision, coach = openai_clients()
     try:
-        run_analysis(uuid.UUID(job_id), OpenAIVisionAnalyzer(settings), coach, with_url=with_url)
+        run_analysis(uuid.UUID(job_id), vision, coach.compose, with_url=with_url)
     except AnalyzerError as error:
         retries_done = self.request.retries
         if error.retryable and retries_done < EXTERNAL_MAX_RETRIES:
@@ -77,7 +85,7 @@ def analyze_external(self: Task, job_id: str) -> None:
             raise self.retry(countdown=retry_delay(error, retries_done), exc=error) from error
         logger.warning("job %s: OpenAI failed (%s); answering with the embedded analyzer", job_id, error)
         fallback = FallbackAnalyzer(embedded_analyzer(settings.classifier_threshold), reason=error.reason)
-        run_analysis(uuid.UUID(job_id), fallback, coach)
+        run_analysis(uuid.UUID(job_id), fallback, coach.compose)
 
 
 @celery_app.task(name="waste.sweep_stuck_jobs")
