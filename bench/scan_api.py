@@ -1,0 +1,464 @@
+"""Throughput and latency of `POST /api/v1/waste/analyses` and `GET /api/v1/waste/analyses/{id}` beside a bare
+FastAPI "hello" endpoint served the same way, on an isolated stack that this run starts and removes.
+
+    .venv/bin/python -m bench.scan_api [--duration 8] [--connections 64] [--api-processes 1] [--no-docs]
+
+1. Closed loop (wrk, as fast as it goes): hello, POST analyses (one prepared upload per request), GET
+   analyses.
+2. Open loop (constant arrival rate): at half of each endpoint's own throughput, then at half the hello
+   throughput (the goal read literally); p50/p99 from each request's scheduled time.
+3. A py-spy profile of the gateway under POST load: the share of handler time spent on S3, decoding, the
+   broker, the database.
+
+No Celery worker runs: a POST's work ends when RabbitMQ confirms the message (publisher confirms); the jobs
+stay queued, so GET reads a queued job, as most polls do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench import load, profiling, report
+from bench.load import CpuMeter, HttpRequest, LoadResult, ProcessGroups
+from bench.scan_data import Photo, PreparedUpload, load_photo, prepare_uploads
+from bench.stack import Service, Stack, issue_tokens, user_id_of
+
+ANALYSES = "/api/v1/waste/analyses"
+RATIO_GOAL = 0.5
+P99_GOAL_MS = 50.0
+OPEN_LOOP_DRAIN_S = 5.0
+RECOVERY_TIMEOUT_S = 30.0
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.scan_api", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=8.0, help="seconds per measured window")
+    parser.add_argument("--warm-up", type=float, default=2.0, help="seconds of unmeasured load first")
+    parser.add_argument(
+        "--connections",
+        type=int,
+        default=16,
+        help="wrk connections (default below the API's 20 database connections: see docs/benchmarks.md)",
+    )
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument(
+        "--open-connections", type=int, default=64, help="connection limit of the open-loop client"
+    )
+    parser.add_argument("--api-processes", type=int, default=1, help="uvicorn worker processes per app")
+    parser.add_argument("--users", type=int, default=16, help="distinct users the requests rotate over")
+    parser.add_argument(
+        "--api-factory", default="apps.main:create_gateway", help="ASGI app factory of the API under test"
+    )
+    parser.add_argument("--photo", type=Path, help="JPEG to upload (default: apps/samples/, else generated)")
+    parser.add_argument("--no-profile", action="store_true", help="skip the py-spy profile of POST")
+    parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md")
+    return parser.parse_args(argv)
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, stack: Stack, photo: Photo) -> None:
+        self.args = args
+        self.stack = stack
+        self.photo = photo
+        self.hello = stack.start_api("hello", "bench.hello:create_hello_app", args.api_processes, "/hello")
+        self.gateway = self.start_gateway()
+        self.tokens = issue_tokens(self.url(self.gateway), args.users)
+        self.meter = CpuMeter(self._process_groups())
+        self.notes: list[str] = []
+
+    def start_gateway(self) -> Service:
+        return self.stack.start_api("gateway", self.args.api_factory, self.args.api_processes, "/readyz")
+
+    @staticmethod
+    def url(service: Service) -> str:
+        assert service.url is not None
+        return service.url
+
+    def _process_groups(self) -> ProcessGroups:
+        s3 = self.stack.service("s3")
+        return load.stack_groups(
+            {
+                "API (gateway)": lambda: self.gateway.session_id,  # `recover` may restart the gateway
+                "hello app": lambda: self.hello.session_id,
+                "embedded S3 (moto)": lambda: s3.session_id,
+            }
+        )
+
+    def settle(self, max_wait_s: float = 20.0, busy_cores: float = 0.1) -> None:
+        """Wait until the stack's servers are nearly idle (done with what a window left in flight). Only our
+        processes count: the machine may be shared."""
+        servers = ("API (gateway)", "hello app", "embedded S3 (moto)")
+        deadline = time.monotonic() + max_wait_s
+        while time.monotonic() < deadline:
+            self.meter.start()
+            time.sleep(0.5)
+            used = self.meter.stop()
+            if sum(used.cores(name) for name in servers) < busy_cores:
+                return
+
+    # -- windows ---------------------------------------------------------------------------------------------
+
+    def closed(
+        self,
+        label: str,
+        service: Service,
+        warm: Sequence[HttpRequest],
+        measured: Sequence[HttpRequest],
+        repeats: bool,
+    ) -> LoadResult:
+        """A warm-up, then the measured wrk window. Without `repeats`, warm-up and window get disjoint
+        requests and the window must not exhaust its own."""
+        args = self.args
+        url = self.url(service)
+        load.run_wrk("warm-up", url, warm, args.warm_up, args.connections, args.threads, allow_repeats=True)
+        self.settle()
+        self.meter.start()
+        result = load.run_wrk(label, url, measured, args.duration, args.connections, args.threads, repeats)
+        result.cpu = self.meter.stop()
+        print(f"  {label}: {result.rps:.0f} req/s, p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms")
+        self.settle()
+        return result
+
+    def open(
+        self, label: str, service: Service, payload_for: Callable[[int], bytes | None], rate: float
+    ) -> LoadResult | None:
+        if rate * self.args.duration < 1:
+            self.notes.append(f"the {label} window at {rate:.2f}/s was skipped: it would send nothing")
+            return None
+        self.meter.start()
+        result = load.run_open_loop(
+            label,
+            self.url(service),
+            payload_for,
+            rate,
+            self.args.duration,
+            max_connections=self.args.open_connections,
+            drain_s=OPEN_LOOP_DRAIN_S,
+        )
+        result.cpu = self.meter.stop()
+        print(
+            f"  {label} @ {rate:.0f}/s: {result.rps:.0f} req/s answered, p50 {result.p50_ms:.1f} ms, "
+            f"p99 {result.p99_ms:.1f} ms, {result.unanswered} unanswered, {result.errors} errors"
+        )
+        return result
+
+    def recover(self, after: str) -> None:
+        """After an overloaded window, wait until the gateway answers a GET within 0.5 s three times running
+        (it works through what the cancelled requests left queued); restart it if that takes too long."""
+        started = time.monotonic()
+        probe = self.get_requests()[0]
+        headers = {"Authorization": f"Bearer {probe.token}"}
+        quick = 0
+        with httpx.Client(base_url=self.url(self.gateway), timeout=5) as client:
+            while quick < 3 and time.monotonic() - started < RECOVERY_TIMEOUT_S:
+                sent = time.monotonic()
+                try:
+                    answered = client.get(probe.path, headers=headers).status_code == 200
+                except httpx.HTTPError:
+                    answered = False
+                quick = quick + 1 if answered and time.monotonic() - sent < 0.5 else 0
+                time.sleep(0.2)
+        waited = time.monotonic() - started
+        if quick < 3:
+            note = (
+                f"after {after} the gateway was still not answering promptly {waited:.0f} s later; restarted"
+            )
+            self.stack.stop(self.gateway)
+            self.gateway = self.start_gateway()
+            self.warm_gateway()
+        else:
+            note = f"after {after} the gateway needed {waited:.0f} s to answer promptly again"
+        self.notes.append(note)
+        print(f"  {note}")
+        self.settle()
+
+    def warm_gateway(self) -> None:
+        """A fresh gateway stalls on a first burst of concurrent POSTs (broker connections and kombu's lazy
+        imports are set up on first use): start it gently, as a process in service would have been."""
+        load.run_wrk("gentle warm-up", self.url(self.gateway), self.posts(200), 2, 2, 1, allow_repeats=True)
+
+    # -- requests --------------------------------------------------------------------------------------------
+
+    def uploads(self, count: int) -> list[PreparedUpload]:
+        started = time.monotonic()
+        prepared = prepare_uploads(self.tokens, self.photo, count)
+        print(f"  prepared {count} uploads in {time.monotonic() - started:.1f} s")
+        return prepared
+
+    def posts(self, count: int) -> list[HttpRequest]:
+        return [
+            HttpRequest("POST", ANALYSES, upload.token, json.dumps({"upload_id": str(upload.upload_id)}))
+            for upload in self.uploads(count)
+        ]
+
+    def get_requests(self) -> list[HttpRequest]:
+        """One GET per job the POST windows created, each with its owner's token."""
+        from sqlmodel import Session, col, select
+
+        from apps.core.db import get_engine
+        from apps.waste.models import AnalysisJob
+
+        token_of = {user_id_of(token): token for token in self.tokens}
+        with Session(get_engine()) as session:
+            jobs = session.exec(select(col(AnalysisJob.id), col(AnalysisJob.user_id))).all()
+        return [HttpRequest("GET", f"{ANALYSES}/{job_id}", token_of[user_id]) for job_id, user_id in jobs]
+
+    def payloads(
+        self, service: Service, requests: Sequence[HttpRequest], cycle: bool
+    ) -> Callable[[int], bytes | None]:
+        host = self.url(service).removeprefix("http://")
+        encoded = [request.encode(host) for request in requests]
+
+        def payload_for(number: int) -> bytes | None:
+            if cycle:
+                return encoded[number % len(encoded)]
+            return encoded[number] if number < len(encoded) else None
+
+        return payload_for
+
+    def open_post_pool(self, rate: float, capacity: float) -> int:
+        """Uploads an open-loop POST window can consume: what it schedules, or at most what the server can
+        answer in the window and the drain after it plus what the client may have in flight."""
+        duration: float = self.args.duration
+        in_flight: int = self.args.open_connections
+        answerable = capacity * (duration + OPEN_LOOP_DRAIN_S) * 1.5 + in_flight
+        return math.ceil(min(rate * duration, answerable)) + 16
+
+    # -- the run ---------------------------------------------------------------------------------------------
+
+    def run(self) -> dict[str, Any]:
+        args = self.args
+        results: dict[str, Any] = {}
+        print("closed loop (wrk):")
+        hello = [HttpRequest("GET", "/hello")]
+        results["hello"] = self.closed("hello", self.hello, hello, hello, repeats=True)
+
+        self.warm_gateway()
+        # A short probe sizes the POST pools, so that wrk never sends an upload twice.
+        probe = load.run_wrk(
+            "probe", self.url(self.gateway), self.posts(300), 2, args.connections, args.threads, True
+        )
+        capacity = max(probe.ok / probe.duration_s, 1.0)
+        self.settle()
+        per_second = capacity * 1.6
+        warm = self.posts(math.ceil(per_second * args.warm_up) + args.connections)
+        measured = self.posts(math.ceil(per_second * args.duration) + args.connections)
+        results["post"] = self.closed("POST analyses", self.gateway, warm, measured, repeats=False)
+        gets = self.get_requests()
+        results["get"] = self.closed("GET analyses", self.gateway, gets, gets, repeats=True)
+
+        post_rate, get_rate = results["post"].rps / 2, results["get"].rps / 2
+        half_hello = results["hello"].rps / 2
+        print("open loop at half each endpoint's own throughput:")
+        hello_payloads = self.payloads(self.hello, hello, cycle=True)
+        results["hello_half"] = self.open("hello", self.hello, hello_payloads, half_hello)
+        self.settle()
+        pool = self.posts(self.open_post_pool(post_rate, results["post"].rps))
+        post_payloads = self.payloads(self.gateway, pool, cycle=False)
+        results["post_half_own"] = self.open("POST analyses", self.gateway, post_payloads, post_rate)
+        self.settle()
+        get_payloads = self.payloads(self.gateway, gets, cycle=True)
+        results["get_half_own"] = self.open("GET analyses", self.gateway, get_payloads, get_rate)
+        self.settle()
+
+        print(f"open loop at half the hello throughput ({half_hello:.0f}/s):")
+        pool = self.posts(self.open_post_pool(half_hello, results["post"].rps))
+        post_payloads = self.payloads(self.gateway, pool, cycle=False)
+        results["post_half_hello"] = self.open("POST analyses", self.gateway, post_payloads, half_hello)
+        self.recover("the POST window at half the hello load")
+        results["get_half_hello"] = self.open("GET analyses", self.gateway, get_payloads, half_hello)
+        self.recover("the GET window at half the hello load")
+
+        results["profile"] = None if args.no_profile else self.profile_post(capacity)
+        results["notes"] = self.notes
+        return results
+
+    def profile_post(self, capacity: float) -> profiling.Profile | None:
+        if profiling.py_spy() is None:
+            print("py-spy is not installed; skipping the POST profile (.venv/bin/pip install py-spy)")
+            return None
+        seconds = min(self.args.duration, 8.0)
+        posts = self.posts(math.ceil(capacity * 1.6 * seconds) + self.args.connections)
+        print(f"py-spy profile of the gateway under POST load ({seconds:.0f} s)")
+        with profiling.Sampler(self.gateway.process.pid, seconds) as sampler:
+            load.run_wrk(
+                "POST (profiled)",
+                self.url(self.gateway),
+                posts,
+                seconds,
+                self.args.connections,
+                self.args.threads,
+                allow_repeats=True,
+            )
+        return sampler.profile(profiling.POST_ANALYSES_PARTS)
+
+
+# -- report --------------------------------------------------------------------------------------------------
+
+
+def _window_name(result: LoadResult) -> str:
+    return (
+        f"{result.label} (wrk)" if result.mode == "closed" else f"{result.label} @ {result.target_rps:.0f}/s"
+    )
+
+
+def _cpu_table(results: Sequence[LoadResult]) -> str:
+    """Cores busy per process group; for the stack's servers also the CPU time per answered request."""
+    first = results[0].cpu
+    assert first is not None
+    per_request = {"API (gateway)", "embedded S3 (moto)", "PostgreSQL", "RabbitMQ"}
+    rows = []
+    for group in first.seconds:
+        cells = [group]
+        for result in results:
+            assert result.cpu is not None
+            cell = f"{result.cpu.cores(group):.2f}"
+            if result.ok and group in per_request and result.label != "hello":
+                cell += f" ({result.cpu.seconds.get(group, 0.0) / result.ok * 1000:.1f} ms/req)"
+            cells.append(cell)
+        rows.append(cells)
+    return report.table(["process group", *(_window_name(result) for result in results)], rows)
+
+
+def _others(results: Sequence[LoadResult]) -> str:
+    seen = []
+    for result in results:
+        assert result.cpu is not None
+        if result.cpu.top_other:
+            busiest = ", ".join(
+                f"{command} {seconds / result.cpu.wall_s:.2f}" for command, seconds in result.cpu.top_other
+            )
+            seen.append(f"{_window_name(result)}: {busiest}")
+    return "; ".join(seen) if seen else "none above 0.05 cores"
+
+
+def render(args: argparse.Namespace, photo: Photo, results: dict[str, Any]) -> str:
+    hello: LoadResult = results["hello"]
+    post: LoadResult = results["post"]
+    get: LoadResult = results["get"]
+
+    closed_rows = [
+        [
+            r.label,
+            f"{r.rps:.0f}",
+            report.ms(r.p50_ms),
+            report.ms(r.p99_ms),
+            f"{r.rps / hello.rps:.3f}×",
+            str(r.errors),
+        ]
+        for r in (hello, post, get)
+    ]
+    open_keys = ("hello_half", "post_half_own", "get_half_own", "post_half_hello", "get_half_hello")
+    open_results: list[LoadResult] = [results[key] for key in open_keys if results[key] is not None]
+    open_rows = []
+    for key in open_keys:
+        r = results[key]
+        if r is None:
+            open_rows.append([key, "skipped (see notes)", "", "", "", "", ""])
+            continue
+        assert r.target_rps is not None
+        basis = "half hello" if key.endswith("hello") or key == "hello_half" else "half its own"
+        open_rows.append(
+            [
+                r.label,
+                f"{r.target_rps:.0f} ({basis})",
+                f"{r.rps:.0f}",
+                report.ms(r.p50_ms, r.p50_is_lower_bound),
+                report.ms(r.p99_ms, r.p99_is_lower_bound),
+                str(r.unanswered),
+                str(r.errors),
+            ]
+        )
+    goals = [
+        [
+            f"{r.label} ≥ {RATIO_GOAL}× hello throughput",
+            f"{r.rps / hello.rps:.3f}×",
+            report.verdict(r.rps >= RATIO_GOAL * hello.rps),
+        ]
+        for r in (post, get)
+    ]
+    for key in ("post_half_hello", "get_half_hello", "post_half_own", "get_half_own"):
+        r = results[key]
+        if r is None:
+            goals.append([key, "not measured", report.verdict(False)])
+            continue
+        basis = "half the hello load" if key.endswith("hello") else "half its own throughput (not the goal)"
+        goals.append(
+            [
+                f"{r.label} p99 < {P99_GOAL_MS:.0f} ms at {basis}, {r.target_rps:.0f}/s",
+                f"{report.ms(r.p99_ms, r.p99_is_lower_bound)} ms",
+                report.verdict(r.p99_ms < P99_GOAL_MS and not r.p99_is_lower_bound and r.errors == 0),
+            ]
+        )
+    parts = [
+        f"Setup: one uvicorn process per app (`--workers {args.api_processes}`, uvloop + httptools, "
+        f"no access log), wrk `-t{args.threads} -c{args.connections}`, {args.duration:.0f} s windows after a "
+        f"{args.warm_up:.0f} s warm-up; open loop with up to {args.open_connections} connections; "
+        f"{args.users} users; photo {photo.describe()}. No Celery worker runs.",
+        "#### Closed loop (wrk, maximum throughput)",
+        report.table(["endpoint", "req/s", "p50 ms", "p99 ms", "vs hello", "errors"], closed_rows),
+        "#### Open loop (constant arrival rate; latency from each request's scheduled time)",
+        report.table(
+            ["endpoint", "offered req/s", "answered req/s", "p50 ms", "p99 ms", "unanswered", "errors"],
+            open_rows,
+        ),
+        f"Unanswered: no answer within {OPEN_LOOP_DRAIN_S:.0f} s after the window; such requests count with "
+        "the time they had waited, so a `>` figure is a lower bound. "
+        + " ".join(f"Note: {note}." for note in results["notes"]),
+        "#### Goals",
+        report.table(["goal", "measured", "verdict"], goals),
+        "#### CPU (cores busy during the window; CPU per answered request)",
+        _cpu_table([hello, post, get, *(r for r in open_results if r.label != "hello")]),
+        "Other processes: outside this bench (the machine is shared); busiest: "
+        + _others([hello, post, get, *open_results])
+        + ".",
+    ]
+    profile: profiling.Profile | None = results.get("profile")
+    if profile is not None:
+        parts += [
+            f"#### Where POST analyses handler time goes (py-spy, {profile.samples} wall-clock samples of "
+            "request threads, waits included)",
+            report.table(
+                ["part", "share of handler time"],
+                [[label, f"{share:.0%}"] for label, share in profile.shares.items()],
+            ),
+        ]
+    return "\n\n".join(parts)
+
+
+def raw(results: dict[str, Any]) -> dict[str, Any]:
+    def plain(value: Any) -> Any:
+        if isinstance(value, LoadResult):
+            return {**vars(value), "cpu": vars(value.cpu) if value.cpu else None, "rps": value.rps}
+        if isinstance(value, profiling.Profile):
+            return vars(value)
+        return value
+
+    return {key: plain(value) for key, value in results.items()}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    load.ensure_wrk()
+    photo = load_photo(args.photo)
+    started = time.monotonic()
+    with Stack() as stack:
+        print(f"stack {stack.run_id}: database {stack.database}, vhost {stack.vhost}, logs {stack.log_dir}")
+        results = Bench(args, stack, photo).run()
+    markdown = report.section("bench.scan_api", "Scan API under load", render(args, photo, results))
+    report.publish("scan_api", markdown, raw(results), write_docs=not args.no_docs)
+    print(f"done in {time.monotonic() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
