@@ -23,10 +23,15 @@ POST_ANALYSES_PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("image decode (Pillow)", ("decode_image (apps/core/images.py",)),
     ("publish to RabbitMQ (publisher confirms)", ("enqueue_analysis (apps/waste/service.py",)),
     ("bearer token check", ("read_access_token (apps/auth/tokens.py",)),
-    ("database (SQLAlchemy, psycopg)", ("sqlalchemy/", "psycopg/")),
+    ("waiting for a pooled database connection", ("(sqlalchemy/pool/",)),
+    ("database queries (SQLAlchemy, psycopg)", ("sqlalchemy/", "psycopg/")),
 )
 # Samples that are request work in a threadpool thread (sync endpoint and sync dependencies).
 HANDLER_MARKERS = ("(apps/",)
+
+
+class ProfileFailed(RuntimeError):
+    """py-spy could not sample the process."""
 
 
 @dataclass(frozen=True)
@@ -43,7 +48,7 @@ def py_spy() -> str | None:
 class Sampler:
     """`with Sampler(pid, seconds) as sampler:` run load meanwhile; then `sampler.profile(parts)`."""
 
-    def __init__(self, pid: int, seconds: float, rate: int = 200) -> None:
+    def __init__(self, pid: int, seconds: float, subprocesses: bool, rate: int = 200) -> None:
         executable = py_spy()
         if executable is None:
             raise FileNotFoundError("py-spy is not installed (.venv/bin/pip install py-spy)")
@@ -52,7 +57,9 @@ class Sampler:
         # --idle: threads blocked on a socket (S3, database, broker) are what we want to see.
         # --nonblocking: never pause the server to sample it.
         self._command = [executable, "record", "--pid", str(pid), "--duration", f"{seconds:.0f}"]
-        self._command += ["--rate", str(rate), "--idle", "--nonblocking", "--subprocesses"]
+        self._command += ["--rate", str(rate), "--idle", "--nonblocking"]
+        if subprocesses:  # uvicorn --workers N > 1: the pid is the supervisor
+            self._command.append("--subprocesses")
         self._command += ["--format", "raw", "--output", str(self.output)]
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -65,7 +72,8 @@ class Sampler:
         _output, errors = self._process.communicate(timeout=120)
         if self._process.returncode != 0 or not self.output.exists():
             self._scratch.cleanup()
-            raise RuntimeError(f"py-spy failed: {errors.decode(errors='replace')[-500:]}")
+            message = errors.decode(errors="replace").strip().splitlines() or ["no output"]
+            raise ProfileFailed(f"py-spy failed ({self._process.returncode}): {message[0]}")
 
     def profile(self, parts: tuple[tuple[str, tuple[str, ...]], ...]) -> Profile:
         counts: Counter[str] = Counter()

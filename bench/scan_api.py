@@ -289,16 +289,24 @@ class Bench:
         seconds = min(self.args.duration, 8.0)
         posts = self.posts(math.ceil(capacity * 1.6 * seconds) + self.args.connections)
         print(f"py-spy profile of the gateway under POST load ({seconds:.0f} s)")
-        with profiling.Sampler(self.gateway.process.pid, seconds) as sampler:
-            load.run_wrk(
-                "POST (profiled)",
-                self.url(self.gateway),
-                posts,
-                seconds,
-                self.args.connections,
-                self.args.threads,
-                allow_repeats=True,
-            )
+        sampler = profiling.Sampler(
+            self.gateway.process.pid, seconds, subprocesses=self.args.api_processes > 1
+        )
+        try:
+            with sampler:
+                load.run_wrk(
+                    "POST (profiled)",
+                    self.url(self.gateway),
+                    posts,
+                    seconds,
+                    self.args.connections,
+                    self.args.threads,
+                    allow_repeats=True,
+                )
+        except profiling.ProfileFailed as error:
+            self.notes.append(f"the POST profile failed: {error}")
+            print(f"  {error}")
+            return None
         return sampler.profile(profiling.POST_ANALYSES_PARTS)
 
 
