@@ -51,6 +51,34 @@ print(json.dumps({{"import": t1 - t0, "warm_up": t2 - t1, "first_analyze": t3 - 
 """
 
 
+def _busy_cpu_seconds() -> float:
+    """CPU time (s) spent by all processes on the machine since boot, from /proc/stat (Linux)."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu_seconds() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
+class OtherLoad:
+    """How many cores other processes kept busy while the block ran (0 on an otherwise idle machine)."""
+
+    def __enter__(self) -> OtherLoad:
+        self._start = (time.perf_counter(), _busy_cpu_seconds(), _own_cpu_seconds())
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        wall, busy, own = (
+            time.perf_counter() - self._start[0],
+            _busy_cpu_seconds() - self._start[1],
+            _own_cpu_seconds() - self._start[2],
+        )
+        self.cores = max(0.0, (busy - own) / wall)
+
+
 def sample_input() -> ImageInput:
     """scikit-image's 600×400 photo of a coffee cup, a realistic phone-photo-like input."""
     pixels = np.asarray(skimage_data.coffee())  # type: ignore[no-untyped-call]
@@ -98,7 +126,7 @@ def cold_start(threads: int, samples: int) -> dict[str, float]:
 
 
 def render(
-    warm: dict[int, dict[str, float]], cold: dict[str, float], runs: int, samples: int, load: str
+    warm: dict[int, dict[str, float]], cold: dict[str, float], runs: int, samples: int, others: float
 ) -> str:
     cpu = next(
         (
@@ -111,7 +139,7 @@ def render(
     lines = [
         f"Command: `{COMMAND}`. Machine: {cpu}, {os.cpu_count()} cores; Python {platform.python_version()}, "
         f"onnxruntime {version('onnxruntime')}. Input {INPUT_SIZE}×{INPUT_SIZE} (from a 600×400 photo). "
-        f"Load average (1 min) before / after: {load} (anything above 0 is other work sharing the cores).",
+        f"Other processes kept {others:.2f} of the cores busy during the warm runs (0 = quiet machine).",
         "",
         f"| warm `analyze()` ({runs} runs) | p50 | p95 | fastest | goal |",
         "|---|---:|---:|---:|---:|",
@@ -141,11 +169,10 @@ def main() -> None:
     parser.add_argument("--no-doc", action="store_true")
     args = parser.parse_args()
 
-    load_before = os.getloadavg()[0]
-    warm = warm_latency((1, 2), args.runs)
+    with OtherLoad() as others:
+        warm = warm_latency((1, 2), args.runs)
     cold = cold_start(threads=2, samples=args.cold_samples)
-    load = f"{load_before:.2f} / {os.getloadavg()[0]:.2f}"
-    text = render(warm, cold, args.runs, args.cold_samples, load)
+    text = render(warm, cold, args.runs, args.cold_samples, others.cores)
     print(text)
     if not args.no_doc:
         replace_section(args.doc, "latency", text)

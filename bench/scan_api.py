@@ -30,7 +30,7 @@ import httpx
 from bench import load, profiling, report
 from bench.load import CpuMeter, HttpRequest, LoadResult, ProcessGroups
 from bench.scan_data import Photo, PreparedUpload, load_photo, prepare_uploads
-from bench.stack import Service, Stack, issue_tokens, user_id_of
+from bench.stack import REPO_ROOT, Service, Stack, issue_tokens, user_id_of
 
 ANALYSES = "/api/v1/waste/analyses"
 RATIO_GOAL = 0.5
@@ -181,6 +181,17 @@ class Bench:
         print(f"  {note}")
         self.settle()
 
+    def note_server_errors(self) -> None:
+        """What the gateway logged as failed requests (500s), e.g. database pool timeouts under overload."""
+        log = self.gateway.log_path.read_text(errors="replace")
+        failures = log.count("Exception in ASGI application")
+        if failures:
+            pool_timeouts = log.count("sqlalchemy.exc.TimeoutError: QueuePool limit")
+            self.notes.append(
+                f"the gateway logged {failures} failed requests (500), {pool_timeouts} of them database pool "
+                f"timeouts (see {self.gateway.log_path.relative_to(REPO_ROOT)})"
+            )
+
     def warm_gateway(self) -> None:
         """A fresh gateway stalls on a first burst of concurrent POSTs (broker connections and kombu's lazy
         imports are set up on first use): start it gently, as a process in service would have been."""
@@ -279,6 +290,7 @@ class Bench:
         self.recover("the GET window at half the hello load")
 
         results["profile"] = None if args.no_profile else self.profile_post(capacity)
+        self.note_server_errors()
         results["notes"] = self.notes
         return results
 

@@ -191,7 +191,7 @@ class Stack:
         extra_environment: dict[str, str] | None = None,
     ) -> Service:
         log_path = self.log_dir / f"{name}.log"
-        with log_path.open("wb") as log:
+        with log_path.open("ab") as log:  # a restarted service appends to its log
             process = subprocess.Popen(
                 command,
                 cwd=REPO_ROOT,
