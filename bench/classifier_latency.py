@@ -5,7 +5,7 @@
 
 Warm: ``EmbeddedAnalyzer.analyze()`` on a 600×400 photo (decode excluded; centre crop + resize to 260 px,
 onnxruntime inference, head, decision rule included), after warm-up runs, for 1 and 2 intra-op threads,
-interleaved run by run.
+interleaved in blocks of ten runs.
 Cold start: a fresh interpreter per sample (so no cached session), timing artifact checksum verification and
 session creation (``warm_up``) and then the first ``analyze()``.
 """
@@ -34,6 +34,7 @@ from apps.waste.analysis.types import ImageInput
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 COMMAND = "python -m bench.classifier_latency"
+RUNS_PER_BLOCK = 10
 
 _COLD_START_PROGRAM = """
 import json, time
@@ -86,7 +87,7 @@ def sample_input() -> ImageInput:
 
 
 def warm_latency(thread_counts: tuple[int, ...], runs: int, warmups: int = 10) -> dict[int, dict[str, float]]:
-    """p50 / p95 / fastest per thread count, runs interleaved so each setting sees the same load."""
+    """p50 / p95 / fastest per thread count, interleaved in blocks so each setting sees the same load."""
     analyzers = {threads: EmbeddedAnalyzer(intra_op_threads=threads) for threads in thread_counts}
     image = sample_input()
     for analyzer in analyzers.values():
@@ -94,11 +95,13 @@ def warm_latency(thread_counts: tuple[int, ...], runs: int, warmups: int = 10) -
         for _ in range(warmups):
             analyzer.analyze(image)
     timings: dict[int, list[float]] = {threads: [] for threads in thread_counts}
-    for _ in range(runs):
+    # Blocks, not single runs: an idle session's spinning pool threads would otherwise compete with the other.
+    for _ in range(0, runs, RUNS_PER_BLOCK):
         for threads, analyzer in analyzers.items():
-            start = time.perf_counter()
-            analyzer.analyze(image)
-            timings[threads].append((time.perf_counter() - start) * 1000.0)
+            for _ in range(RUNS_PER_BLOCK):
+                start = time.perf_counter()
+                analyzer.analyze(image)
+                timings[threads].append((time.perf_counter() - start) * 1000.0)
     return {
         threads: {
             "p50_ms": float(np.percentile(values, 50)),
