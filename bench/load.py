@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import math
 import os
@@ -259,9 +260,16 @@ def run_open_loop(
     """
     import uvloop
 
-    latencies, errors, unanswered, duration = uvloop.run(
-        _open_loop(base_url, payload_for, rate, duration_s, max_connections, drain_s)
-    )
+    # The collector's pauses (tens of ms with ~10⁵ live tasks) would show up as the server's p99: measured
+    # against the hello app at 5,500/s, p99 was ~80 ms with it and ~3 ms without.
+    gc.collect()
+    gc.disable()
+    try:
+        latencies, errors, unanswered, duration = uvloop.run(
+            _open_loop(base_url, payload_for, rate, duration_s, max_connections, drain_s)
+        )
+    finally:
+        gc.enable()
     ordered = sorted(latencies)
     return LoadResult(
         label=label,

@@ -101,4 +101,4 @@ def publish(name: str, markdown: str, raw: dict[str, Any], write_docs: bool) -> 
     else:
         document = document.rstrip() + f"\n\n{block}\n"
     DOCS_PATH.write_text(document)
-    print(f"results written to {DOCS_PATH.relative_to(REPO_ROOT)} and {RESULTS_DIR.relative_to(REPO_ROOT)}/")
+    print(f"results written to {DOCS_PATH} and {RESULTS_DIR}/")
