@@ -194,7 +194,7 @@ async def _open_loop(
     assert address.hostname is not None
     assert address.port is not None
     pool = _Connections(address.hostname, address.port, max_connections)
-    loop = asyncio.get_running_loop()
+    clock = time.perf_counter  # uvloop's loop.time() has a resolution of one millisecond
     latencies: list[float] = []
     errors = 0
     sent = 0
@@ -214,7 +214,7 @@ async def _open_loop(
             pool.discard(connection)
             errors += 1
             return
-        last_answer = loop.time()
+        last_answer = clock()
         if 200 <= status < 300:
             latencies.append(last_answer - scheduled)
         else:
@@ -224,16 +224,16 @@ async def _open_loop(
     count = math.floor(rate * duration_s)
     if count < 1:
         raise LoadError(f"a rate of {rate:.2f}/s schedules no request in {duration_s:.0f} s")
-    start = loop.time() + 0.05
+    start = clock() + 0.05
     tasks: list[tuple[float, asyncio.Task[None]]] = []
     for number in range(count):
         scheduled = start + number / rate
-        delay = scheduled - loop.time()
+        delay = scheduled - clock()
         if delay > 0:
             await asyncio.sleep(delay)
         tasks.append((scheduled, asyncio.create_task(one(scheduled))))
     deadline = start + duration_s + drain_s
-    _, pending = await asyncio.wait([task for _, task in tasks], timeout=max(deadline - loop.time(), 0))
+    _, pending = await asyncio.wait([task for _, task in tasks], timeout=max(deadline - clock(), 0))
     for task in pending:
         task.cancel()
     await asyncio.gather(*pending, return_exceptions=True)
