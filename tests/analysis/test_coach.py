@@ -10,17 +10,7 @@ from apps.recycling.validation import validate_answer
 from apps.waste.analysis.coach import HINT_REQUEST, compose_answer, with_copula, with_direction, with_topic
 from apps.waste.analysis.hint import classify_hint, merge
 from apps.waste.analysis.types import AnalyzerSource, Candidate, Classification
-
-
-def confident(category: str, item: str | None = None, conditions: list[str] | None = None) -> Classification:
-    return Classification(
-        status="confident",
-        category=category,
-        item=item,
-        confidence=0.9,
-        conditions=conditions or [],
-        source=AnalyzerSource.EMBEDDED,
-    )
+from tests.support.classifications import confident
 
 
 def test_label_on_gives_a_label_step_and_says_it_is_not_done():

@@ -13,19 +13,14 @@ from apps.waste.analysis.llm_coach import CoachDraft, DraftRejected, LLMCoach, c
 from apps.waste.analysis.openai_vision import OpenAICaller
 from apps.waste.analysis.types import AnalyzerSource, Answer, Classification
 from tests.fakes.openai_server import Completion, FakeOpenAIServer, HTTPError, Refusal, Slow
+from tests.support.classifications import confident
 
 WATER_BOTTLE = "recyclable/clear_pet/water_bottle"
 
 
 def classified(category: str, item: str | None = None, conditions: list[str] | None = None) -> Classification:
-    return Classification(
-        status="confident",
-        category=category,
-        item=item,
-        confidence=0.9,
-        conditions=conditions or [],
-        source=AnalyzerSource.OPENAI,
-        notes="라벨이 붙은 투명한 생수병이에요.",
+    return confident(
+        category, item, conditions, source=AnalyzerSource.OPENAI, notes="라벨이 붙은 투명한 생수병이에요."
     )
 
 

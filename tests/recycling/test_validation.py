@@ -7,17 +7,7 @@ import pytest
 from apps.recycling.validation import validate_answer
 from apps.waste.analysis.coach import compose_answer
 from apps.waste.analysis.types import AnalyzerSource, Answer, Candidate, Classification
-
-
-def confident(category: str, item: str | None = None, conditions: list[str] | None = None) -> Classification:
-    return Classification(
-        status="confident",
-        category=category,
-        item=item,
-        confidence=0.9,
-        conditions=conditions or [],
-        source=AnalyzerSource.OPENAI,
-    )
+from tests.support.classifications import confident
 
 
 @pytest.fixture
