@@ -23,11 +23,12 @@ POST_ANALYSES_PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("image decode (Pillow)", ("decode_image (apps/core/images.py",)),
     ("publish to RabbitMQ (publisher confirms)", ("enqueue_analysis (apps/waste/service.py",)),
     ("bearer token check", ("read_access_token (apps/auth/tokens.py",)),
-    ("waiting for a pooled database connection", ("(sqlalchemy/pool/",)),
+    ("database connection pool (waiting for a connection, reset on return)", ("(sqlalchemy/pool/",)),
     ("database queries (SQLAlchemy, psycopg)", ("sqlalchemy/", "psycopg/")),
 )
-# Samples that are request work in a threadpool thread (sync endpoint and sync dependencies).
+# Wall-clock samples that are request work in a threadpool thread (sync endpoint and sync dependencies).
 HANDLER_MARKERS = ("(apps/",)
+REST = "everything else (FastAPI, uvicorn, app code)"
 
 
 class ProfileFailed(RuntimeError):
@@ -36,8 +37,9 @@ class ProfileFailed(RuntimeError):
 
 @dataclass(frozen=True)
 class Profile:
+    wall_clock: bool  # True: request threads' samples, waits included; False: the GIL holder's samples
     samples: int
-    shares: dict[str, float]  # label → share of the request-handling samples
+    shares: dict[str, float]  # label → share of the samples
 
 
 def py_spy() -> str | None:
@@ -46,18 +48,25 @@ def py_spy() -> str | None:
 
 
 class Sampler:
-    """`with Sampler(pid, seconds) as sampler:` run load meanwhile; then `sampler.profile(parts)`."""
+    """`with Sampler(...) as sampler:` run load meanwhile; then `sampler.profile(parts)`.
 
-    def __init__(self, pid: int, seconds: float, subprocesses: bool, rate: int = 200) -> None:
+    wall_clock: also sample threads blocked on a socket (S3, database, broker) and keep the request threads'
+    samples: where a request's time goes. Otherwise only the thread holding the GIL: where the process's
+    Python CPU goes (native work that releases the GIL, such as Pillow's decoder, is undercounted).
+    """
+
+    def __init__(
+        self, pid: int, seconds: float, subprocesses: bool, wall_clock: bool, rate: int = 200
+    ) -> None:
         executable = py_spy()
         if executable is None:
             raise FileNotFoundError("py-spy is not installed (.venv/bin/pip install py-spy)")
         self._scratch = tempfile.TemporaryDirectory(prefix="eco2-py-spy-")
         self.output = Path(self._scratch.name) / "stacks.txt"
-        # --idle: threads blocked on a socket (S3, database, broker) are what we want to see.
+        self.wall_clock = wall_clock
         # --nonblocking: never pause the server to sample it.
         self._command = [executable, "record", "--pid", str(pid), "--duration", f"{seconds:.0f}"]
-        self._command += ["--rate", str(rate), "--idle", "--nonblocking"]
+        self._command += ["--rate", str(rate), "--nonblocking", "--idle" if wall_clock else "--gil"]
         if subprocesses:  # uvicorn --workers N > 1: the pid is the supervisor
             self._command.append("--subprocesses")
         self._command += ["--format", "raw", "--output", str(self.output)]
@@ -79,14 +88,14 @@ class Sampler:
         counts: Counter[str] = Counter()
         for line in self.output.read_text().splitlines():
             stack, _, count = line.rpartition(" ")
-            if not any(marker in stack for marker in HANDLER_MARKERS):
+            if self.wall_clock and not any(marker in stack for marker in HANDLER_MARKERS):
                 continue
             label = next(
-                (label for label, markers in parts if any(marker in stack for marker in markers)),
-                "other app and framework code",
+                (label for label, markers in parts if any(marker in stack for marker in markers)), REST
             )
             counts[label] += int(count)
         self._scratch.cleanup()
         total = sum(counts.values())
-        labels = [label for label, _ in parts] + ["other app and framework code"]
-        return Profile(total, {label: counts[label] / total if total else 0.0 for label in labels})
+        labels = [label for label, _ in parts] + [REST]
+        shares = {label: counts[label] / total if total else 0.0 for label in labels}
+        return Profile(self.wall_clock, total, shares)

@@ -7,8 +7,8 @@ FastAPI "hello" endpoint served the same way, on an isolated stack that this run
    analyses.
 2. Open loop (constant arrival rate): at half of each endpoint's own throughput, then at half the hello
    throughput (the goal read literally); p50/p99 from each request's scheduled time.
-3. A py-spy profile of the gateway under POST load: the share of handler time spent on S3, decoding, the
-   broker, the database.
+3. py-spy profiles of the gateway under POST load: the shares of request time (waits included) and of CPU
+   spent on S3, decoding, the broker, the database.
 
 No Celery worker runs: a POST's work ends when RabbitMQ confirms the message (publisher confirms); the jobs
 stay queued, so GET reads a queued job, as most polls do.
@@ -289,37 +289,42 @@ class Bench:
         results["get_half_hello"] = self.open("GET analyses", self.gateway, get_payloads, half_hello)
         self.recover("the GET window at half the hello load")
 
-        results["profile"] = None if args.no_profile else self.profile_post(capacity)
+        results["profiles"] = [] if args.no_profile else self.profile_post(capacity)
         self.note_server_errors()
         results["notes"] = self.notes
         return results
 
-    def profile_post(self, capacity: float) -> profiling.Profile | None:
+    def profile_post(self, capacity: float) -> list[profiling.Profile]:
+        """Two py-spy windows under POST load: where a request's wall time goes, and where the CPU goes."""
         if profiling.py_spy() is None:
             print("py-spy is not installed; skipping the POST profile (.venv/bin/pip install py-spy)")
-            return None
-        seconds = min(self.args.duration, 8.0)
-        posts = self.posts(math.ceil(capacity * 1.6 * seconds) + self.args.connections)
-        print(f"py-spy profile of the gateway under POST load ({seconds:.0f} s)")
-        sampler = profiling.Sampler(
-            self.gateway.process.pid, seconds, subprocesses=self.args.api_processes > 1
-        )
-        try:
-            with sampler:
-                load.run_wrk(
-                    "POST (profiled)",
-                    self.url(self.gateway),
-                    posts,
-                    seconds,
-                    self.args.connections,
-                    self.args.threads,
-                    allow_repeats=True,
-                )
-        except profiling.ProfileFailed as error:
-            self.notes.append(f"the POST profile failed: {error}")
-            print(f"  {error}")
-            return None
-        return sampler.profile(profiling.POST_ANALYSES_PARTS)
+            return []
+        seconds = min(self.args.duration, 6.0)
+        profiles = []
+        for wall_clock in (True, False):
+            posts = self.posts(math.ceil(capacity * 1.6 * seconds) + self.args.connections)
+            print(f"py-spy ({'wall clock' if wall_clock else 'CPU'}) of the gateway under POST load")
+            sampler = profiling.Sampler(
+                self.gateway.process.pid, seconds, self.args.api_processes > 1, wall_clock
+            )
+            try:
+                with sampler:
+                    load.run_wrk(
+                        "POST (profiled)",
+                        self.url(self.gateway),
+                        posts,
+                        seconds,
+                        self.args.connections,
+                        self.args.threads,
+                        allow_repeats=True,
+                    )
+            except profiling.ProfileFailed as error:
+                self.notes.append(f"the POST profile failed: {error}")
+                print(f"  {error}")
+                return []
+            profiles.append(sampler.profile(profiling.POST_ANALYSES_PARTS))
+            self.settle()
+        return profiles
 
 
 # -- report --------------------------------------------------------------------------------------------------
@@ -442,14 +447,21 @@ def render(args: argparse.Namespace, photo: Photo, results: dict[str, Any]) -> s
         + _others([hello, post, get, *open_results])
         + ".",
     ]
-    profile: profiling.Profile | None = results.get("profile")
-    if profile is not None:
+    profiles: list[profiling.Profile] = results["profiles"]
+    if profiles:
+        header = [
+            f"{'request threads, wall clock' if profile.wall_clock else 'GIL holder (Python CPU)'} "
+            f"({profile.samples} samples)"
+            for profile in profiles
+        ]
         parts += [
-            f"#### Where POST analyses handler time goes (py-spy, {profile.samples} wall-clock samples of "
-            "request threads, waits included)",
+            "#### Where POST analyses spends its time in the gateway (py-spy under wrk load)",
             report.table(
-                ["part", "share of handler time"],
-                [[label, f"{share:.0%}"] for label, share in profile.shares.items()],
+                ["part", *header],
+                [
+                    [label, *(f"{profile.shares[label]:.0%}" for profile in profiles)]
+                    for label in profiles[0].shares
+                ],
             ),
         ]
     return "\n\n".join(parts)
@@ -459,8 +471,8 @@ def raw(results: dict[str, Any]) -> dict[str, Any]:
     def plain(value: Any) -> Any:
         if isinstance(value, LoadResult):
             return {**vars(value), "cpu": vars(value.cpu) if value.cpu else None, "rps": value.rps}
-        if isinstance(value, profiling.Profile):
-            return vars(value)
+        if isinstance(value, list):
+            return [vars(item) if isinstance(item, profiling.Profile) else item for item in value]
         return value
 
     return {key: plain(value) for key, value in results.items()}
