@@ -89,7 +89,7 @@ def _declare_topology(**_: Any) -> None:
 @worker_process_init.connect
 def _load_model(**_: Any) -> None:
     """Each pool process verifies the model files and opens its inference session before the first job."""
-    embedded_analyzer(get_settings().classifier_threshold).warm_up()
+    embedded_analyzer().warm_up()
 
 
 app = celery_app

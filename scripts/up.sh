@@ -49,8 +49,8 @@ start s3 "$VENV/bin/ecoeco" local-s3 --port "$S3_PORT"
 wait_until "embedded S3" 30 curl -sf "http://127.0.0.1:${S3_PORT}/"
 "$VENV/bin/ecoeco" init-storage
 
-start worker "$VENV/bin/celery" -A apps.worker worker --beat --schedule "$RUN_DIR/celerybeat-schedule" \
-  -Q high_priority,default,low_priority --concurrency 1 --loglevel INFO
+start worker env ECO2_CLASSIFIER_THREADS=2 "$VENV/bin/celery" -A apps.worker worker --beat --schedule "$RUN_DIR/celerybeat-schedule" \
+  -Q high_priority,default,low_priority --concurrency 1 --loglevel INFO  # one job at a time, on both cores
 start api "$VENV/bin/ecoeco" serve all --port "$API_PORT"
 wait_until "the API" 60 curl -sf "http://127.0.0.1:${API_PORT}/readyz"
 wait_until "the worker" 90 grep -q "ready." "$LOG_DIR/worker.log"

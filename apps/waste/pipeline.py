@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import Any
 
 from apps.core.images import decode_image
-from apps.core.settings import Settings
+from apps.core.settings import Settings, get_settings
 from apps.core.storage import presign_get, read_object
 from apps.core.time import utcnow
 from apps.locations.service import get_index
@@ -25,9 +25,12 @@ NEARBY_LIMIT = 3
 
 
 @lru_cache
-def embedded_analyzer(threshold: float) -> EmbeddedAnalyzer:
-    """One model session per worker process, loaded on first use."""
-    return EmbeddedAnalyzer(threshold=threshold)
+def embedded_analyzer() -> EmbeddedAnalyzer:
+    """One model session per worker process, loaded on first use (or at start-up by the worker)."""
+    settings = get_settings()
+    return EmbeddedAnalyzer(
+        threshold=settings.classifier_threshold, intra_op_threads=settings.classifier_threads
+    )
 
 
 @dataclass(frozen=True)

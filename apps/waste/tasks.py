@@ -57,7 +57,7 @@ def run_analysis(
 
 @celery_app.task(name="waste.analyze")
 def analyze(job_id: str) -> None:
-    run_analysis(uuid.UUID(job_id), embedded_analyzer(get_settings().classifier_threshold))
+    run_analysis(uuid.UUID(job_id), embedded_analyzer())
 
 
 @lru_cache
@@ -84,7 +84,7 @@ def analyze_external(self: Task, job_id: str) -> None:
             logger.warning("job %s: OpenAI failed (%s), retry %d", job_id, error, retries_done + 1)
             raise self.retry(countdown=retry_delay(error, retries_done), exc=error) from error
         logger.warning("job %s: OpenAI failed (%s); answering with the embedded analyzer", job_id, error)
-        fallback = FallbackAnalyzer(embedded_analyzer(settings.classifier_threshold), reason=error.reason)
+        fallback = FallbackAnalyzer(embedded_analyzer(), reason=error.reason)
         run_analysis(uuid.UUID(job_id), fallback, coach.compose)
 
 

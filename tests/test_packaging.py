@@ -1,0 +1,58 @@
+"""The app image installs a wheel: it must carry every data file the product reads at run time."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from apps.core.settings import Settings
+from apps.waste.analysis.embedded import DEFAULT_THRESHOLD
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def wheel_files(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
+    out = tmp_path_factory.mktemp("wheel")
+    build = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out)]
+    subprocess.run(
+        [*build, "."],
+        cwd=REPO_ROOT,
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = out.glob("eco2-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        return set(archive.namelist())
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "apps/migrations/env.py",
+        "apps/migrations/versions/0001_initial.py",
+        "apps/waste/analysis/classifier/artifacts/efficientnet_lite2_260.onnx",
+        "apps/waste/analysis/classifier/artifacts/head.npz",
+        "apps/waste/analysis/classifier/artifacts/manifest.json",
+        "apps/waste/analysis/classifier/artifacts/NOTICE",
+        "apps/waste/analysis/classifier/artifacts/LICENSE-Apache-2.0.txt",
+        "apps/recycling/data/taxonomy.yaml",
+        "apps/recycling/data/rules.yaml",
+        "apps/recycling/data/situation_tags.yaml",
+        "apps/locations/data/keco_recycling_sites.csv",
+    ],
+)
+def test_runtime_files_are_in_the_wheel(wheel_files: set[str], path: str) -> None:
+    assert path in wheel_files
+
+
+def test_no_test_or_infrastructure_code_in_the_wheel(wheel_files: set[str]) -> None:
+    assert not any(name.startswith(("tests/", "bench/", "policy/")) for name in wheel_files)
+
+
+def test_the_default_threshold_is_the_one_the_classifier_was_calibrated_for() -> None:
+    assert Settings(_env_file=None).classifier_threshold == DEFAULT_THRESHOLD
