@@ -27,7 +27,7 @@ import httpx
 from bench import load, report
 from bench.load import CpuMeter, CpuUse
 from bench.scan_data import Photo, load_photo
-from bench.stack import Service, Stack, issue_tokens
+from bench.stack import Service, Stack, StackError, issue_tokens
 
 POLL_INTERVAL_S = 0.05
 SCAN_TIMEOUT_S = 60.0
@@ -246,10 +246,8 @@ def render(args: argparse.Namespace, photo: Photo, series: list[Series], groups:
     return "\n\n".join(parts)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    photo = load_photo(args.photo)
-    started = time.monotonic()
+def measure(args: argparse.Namespace, photo: Photo) -> tuple[list[Series], list[str]]:
+    """Stand the stack up, run the warm-up and both series, tear it down; the series and the CPU groups."""
     with Stack() as stack:
         print(f"stack {stack.run_id}: database {stack.database}, vhost {stack.vhost}, logs {stack.log_dir}")
         gateway = stack.start_api("gateway", args.api_factory, 1, "/readyz")
@@ -269,19 +267,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         with httpx.Client(base_url=gateway.url, timeout=30) as api:
             for _ in range(args.warm_up):
                 scan(api, tokens[0], photo)
+        concurrent = f"{args.concurrent} concurrent"
         series = [
             run_series("sequential", gateway.url, tokens, photo, 1, args.scans, meter),
-            run_series(
-                f"{args.concurrent} concurrent",
-                gateway.url,
-                tokens,
-                photo,
-                args.concurrent,
-                args.concurrent_scans,
-                meter,
-            ),
+            run_series(concurrent, gateway.url, tokens, photo, args.concurrent, args.concurrent_scans, meter),
         ]
-    groups = [*services, "PostgreSQL", "RabbitMQ", "bench client"]
+    return series, [*services, "PostgreSQL", "RabbitMQ", "bench client"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = time.monotonic()
+    try:
+        photo = load_photo(args.photo)
+        series, groups = measure(args, photo)
+    except (StackError, ScanFailed, httpx.HTTPError, OSError, ValueError) as error:
+        print(f"bench.end_to_end failed (the stack was removed): {error}", file=sys.stderr)
+        return 1
     markdown = report.section(
         "bench.end_to_end", "Photo → answer, end to end", render(args, photo, series, groups)
     )

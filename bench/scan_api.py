@@ -28,9 +28,9 @@ from typing import Any
 import httpx
 
 from bench import load, profiling, report
-from bench.load import CpuMeter, HttpRequest, LoadResult, ProcessGroups
+from bench.load import CpuMeter, HttpRequest, LoadError, LoadResult, ProcessGroups
 from bench.scan_data import Photo, PreparedUpload, load_photo, prepare_uploads
-from bench.stack import REPO_ROOT, Service, Stack, issue_tokens, user_id_of
+from bench.stack import REPO_ROOT, Service, Stack, StackError, issue_tokens, user_id_of
 
 ANALYSES = "/api/v1/waste/analyses"
 RATIO_GOAL = 0.5
@@ -480,12 +480,18 @@ def raw(results: dict[str, Any]) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    load.ensure_wrk()
-    photo = load_photo(args.photo)
     started = time.monotonic()
-    with Stack() as stack:
-        print(f"stack {stack.run_id}: database {stack.database}, vhost {stack.vhost}, logs {stack.log_dir}")
-        results = Bench(args, stack, photo).run()
+    try:
+        load.ensure_wrk()
+        photo = load_photo(args.photo)
+        with Stack() as stack:
+            print(
+                f"stack {stack.run_id}: database {stack.database}, vhost {stack.vhost}, logs {stack.log_dir}"
+            )
+            results = Bench(args, stack, photo).run()
+    except (StackError, LoadError, OSError, ValueError) as error:
+        print(f"bench.scan_api failed (the stack was removed): {error}", file=sys.stderr)
+        return 1
     markdown = report.section("bench.scan_api", "Scan API under load", render(args, photo, results))
     report.publish("scan_api", markdown, raw(results), write_docs=not args.no_docs)
     print(f"done in {time.monotonic() - started:.0f} s")
