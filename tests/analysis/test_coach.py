@@ -167,3 +167,9 @@ def test_every_category_and_condition_gives_a_consistent_answer(category: str):
 )
 def test_particles_follow_the_final_consonant(function, word: str, expected: str):
     assert function(word) == expected
+
+
+def test_a_paper_answer_points_paper_packs_to_their_own_bin() -> None:
+    # The embedded classifier cannot tell a milk carton from paper (docs/classifier.md): the answer must.
+    answer = compose_answer(confident("recyclable/paper"))
+    assert any(line.startswith("우유·주스·두유 같은 종이팩 → 종이팩") for line in answer.exceptions)
