@@ -76,7 +76,8 @@ def _raise_on_sigterm(signum: int, _: FrameType | None) -> None:
 
 @dataclass
 class Stack:
-    """Use as a context manager: `with Stack() as stack: stack.start_api(...)`."""
+    """Use as a context manager: `with Stack() as stack: stack.start_api(...)`. One per process: entering it
+    points this process's settings (read once, then cached) at the stack's resources."""
 
     run_id: str = field(default_factory=lambda: secrets.token_hex(4))
     services: list[Service] = field(default_factory=list)
@@ -188,14 +189,13 @@ class Stack:
         ready: Callable[[], bool],
         url: str | None = None,
         timeout: float = 90.0,
-        extra_environment: dict[str, str] | None = None,
     ) -> Service:
         log_path = self.log_dir / f"{name}.log"
         with log_path.open("ab") as log:  # a restarted service appends to its log
             process = subprocess.Popen(
                 command,
                 cwd=REPO_ROOT,
-                env={**os.environ, **self.environment, **(extra_environment or {})},
+                env={**os.environ, **self.environment},
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
