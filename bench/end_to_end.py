@@ -230,10 +230,13 @@ def render(args: argparse.Namespace, photo: Photo, series: list[Series], groups:
     ]
     answers = Counter(scan.answer for one in series for scan in one.scans)
     throughput = "; ".join(f"{one.label}: {len(one.scans) / one.wall_s:.1f} scans/s" for one in series)
+    from apps.core.settings import get_settings  # the settings the stack's processes were started with
+
+    threads = get_settings().classifier_threads
     parts = [
         "Setup: gateway as one uvicorn process; Celery worker "
-        f"`--concurrency {args.worker_concurrency}` (prefork, embedded classifier, one ONNX thread per "
-        f"process); embedded S3; photo {photo.describe()}, sent with a location; "
+        f"`--concurrency {args.worker_concurrency}` (prefork, embedded classifier, {threads} ONNX "
+        f"thread(s) per process); embedded S3; photo {photo.describe()}, sent with a location; "
         f"polling every {POLL_INTERVAL_S * 1000:.0f} ms; {args.warm_up} unmeasured scans first. "
         f"Answers: {', '.join(f'{kind} ×{count}' for kind, count in answers.most_common())}. "
         f"Throughput: {throughput}.",
