@@ -12,8 +12,10 @@ import os
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse
 from sqlalchemy import text
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session
 
 from apps.core.db import get_engine
@@ -34,12 +36,19 @@ DOMAIN_ROUTERS = {
 
 
 def _declare_queues() -> None:
+    """Declare the topology through the publisher's own connection pool, which also warms it up."""
     try:
-        with celery_app.connection_for_write() as connection:
+        with celery_app.pool.acquire(block=True) as connection:
             connection.ensure_connection(max_retries=1, timeout=3)
             declare_topology(connection)
     except Exception as error:  # the API must start without the broker; the sweeper publishes later
         logger.warning("could not declare the queue topology at start-up: %s", error)
+
+
+async def database_busy_handler(_: Request, error: Exception) -> JSONResponse:
+    logger.warning("database pool exhausted: %s", error)
+    busy = {"detail": "the service is busy; retry shortly"}
+    return JSONResponse(status_code=503, content=busy, headers={"Retry-After": "1"})
 
 
 def create_app(domains: Iterable[str]) -> FastAPI:
@@ -59,6 +68,7 @@ def create_app(domains: Iterable[str]) -> FastAPI:
         module = importlib.import_module(DOMAIN_ROUTERS[domain])
         app.include_router(module.router, prefix=f"{API_PREFIX}/{domain}")
     app.add_exception_handler(ScanError, scan_error_handler)
+    app.add_exception_handler(PoolTimeout, database_busy_handler)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

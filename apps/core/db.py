@@ -17,8 +17,11 @@ from apps.core.settings import get_settings
 def get_engine() -> Engine:
     return create_engine(
         get_settings().database_url,
-        pool_size=10,
-        max_overflow=10,
+        # As many connections as request threads (anyio's default limit is 40), and a short wait when they are
+        # all busy: the caller gets a 503 to retry instead of a request hanging for half a minute.
+        pool_size=20,
+        max_overflow=20,
+        pool_timeout=5,
         pool_pre_ping=True,
         pool_recycle=1800,
     )

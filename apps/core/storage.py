@@ -37,7 +37,11 @@ def make_s3_client(settings: Settings) -> Any:
         endpoint_url=settings.s3_endpoint_url,
         aws_access_key_id=settings.s3_access_key_id,
         aws_secret_access_key=secret,
-        config=Config(signature_version="s3v4", retries={"max_attempts": 3, "mode": "standard"}),
+        config=Config(
+            signature_version="s3v4",
+            retries={"max_attempts": 3, "mode": "standard"},
+            max_pool_connections=50,  # one per request thread, so no request opens a connection of its own
+        ),
     )
 
 

@@ -32,6 +32,9 @@ def get_current_user(
     except InvalidToken as error:
         raise unauthorized(str(error)) from error
     user = session.get(User, user_id)
+    # End the read transaction so its connection goes back to the pool before the endpoint waits for a
+    # worker thread: holding it across that wait can exhaust the pool and deadlock under load.
+    session.commit()
     if user is None:
         raise unauthorized("unknown user")
     return user

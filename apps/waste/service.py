@@ -99,6 +99,9 @@ def verify_upload(
         raise errors.UploadAlreadyUsed("this upload was already submitted for analysis")
     if upload.expires_at < utcnow():
         raise errors.UploadExpired("this upload has expired; request a new upload URL")
+    # Storage reads and decoding take a while: hold no database connection meanwhile. The write that follows
+    # re-checks the upload's state with a compare-and-set.
+    session.commit()
     try:
         stored = head_object(s3, settings.s3_bucket, upload.object_key)
     except ObjectMissing as error:

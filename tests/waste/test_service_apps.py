@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
+import httpx
 import pytest
+from fastapi.security import HTTPAuthorizationCredentials
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlmodel import Session
 
+from apps.core.db import get_engine
+from apps.core.settings import get_settings
+from apps.core.storage import get_s3_client
+from apps.core.storage import read_object as read_object_from_storage
 from apps.main import DOMAIN_ROUTERS, create_app, create_gateway
+from apps.users.dependencies import get_current_user
+from apps.waste import service
+from tests.waste.conftest import image_bytes, upload_photo
 
 
 def test_a_single_domain_service_serves_only_its_own_paths() -> None:
@@ -38,3 +52,46 @@ def test_readiness_follows_the_database(database: str, monkeypatch: pytest.Monke
         response = client.get("/readyz")
         assert response.status_code == 503
         assert "database unavailable" in response.json()["detail"]
+
+
+def test_an_exhausted_database_pool_is_a_503_to_retry() -> None:
+    app = create_app(["users"])
+
+    @app.get("/pool-exhausted")
+    def pool_exhausted() -> None:
+        raise PoolTimeout("QueuePool limit of size 20 overflow 20 reached")
+
+    with TestClient(app) as client:
+        response = client.get("/pool-exhausted")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
+    assert "retry" in response.json()["detail"]
+
+
+def test_the_user_lookup_returns_its_connection_before_the_endpoint_runs(api: httpx.Client) -> None:
+    """Holding it while the endpoint waits for a worker thread can exhaust the pool under load: the scan API
+    benchmark found every thread waiting for a connection held by a request that waited for a thread."""
+    token = api.post("/api/v1/auth/dev-token", json={"display_name": "pool"}).json()["access_token"]
+    credentials = HTTPAuthorizationCredentials(scheme="Bearer", credentials=token)
+    with Session(get_engine(), expire_on_commit=False) as session:
+        user = get_current_user(session, get_settings(), credentials)
+        assert not session.in_transaction()
+        assert user.display_name == "pool"
+
+
+def test_upload_verification_holds_no_connection_during_storage_reads(
+    api: httpx.Client, auth: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    upload_id = upload_photo(api, auth, image_bytes())
+    in_transaction_during_read: list[bool] = []
+    real_read = read_object_from_storage
+
+    def read_object(*args: Any) -> bytes:
+        in_transaction_during_read.append(session.in_transaction())
+        return real_read(*args)
+
+    monkeypatch.setattr(service, "read_object", read_object)
+    user_id = uuid.UUID(api.get("/api/v1/users/me", headers=auth).json()["id"])
+    with Session(get_engine(), expire_on_commit=False) as session:
+        service.verify_upload(session, get_s3_client(), get_settings(), user_id, uuid.UUID(upload_id))
+    assert in_transaction_during_read == [False]
