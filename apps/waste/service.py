@@ -193,6 +193,9 @@ def enqueue_analysis(job_id: uuid.UUID, queue: QueueName) -> None:
 
 def get_job(session: Session, user_id: uuid.UUID, job_id: uuid.UUID) -> AnalysisJob:
     job = session.get(AnalysisJob, job_id)
+    # End the read transaction now: the session is closed after the response by a single shared thread, and
+    # holding the connection until then would drain the pool under load.
+    session.commit()
     if job is None or job.user_id != user_id:
         raise errors.JobNotFound("no such analysis job")
     return job

@@ -95,3 +95,15 @@ def test_upload_verification_holds_no_connection_during_storage_reads(
     with Session(get_engine(), expire_on_commit=False) as session:
         service.verify_upload(session, get_s3_client(), get_settings(), user_id, uuid.UUID(upload_id))
     assert in_transaction_during_read == [False]
+
+
+def test_reading_a_job_returns_its_connection_before_the_response(
+    api: httpx.Client, auth: dict[str, str]
+) -> None:
+    upload_id = upload_photo(api, auth, image_bytes())
+    response = api.post("/api/v1/waste/analyses", json={"upload_id": upload_id}, headers=auth)
+    job_id = uuid.UUID(response.json()["job_id"])
+    user_id = uuid.UUID(api.get("/api/v1/users/me", headers=auth).json()["id"])
+    with Session(get_engine(), expire_on_commit=False) as session:
+        assert service.get_job(session, user_id, job_id).id == job_id
+        assert not session.in_transaction()

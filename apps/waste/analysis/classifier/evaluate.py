@@ -14,12 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from apps.waste.analysis.classifier.artifacts import DEFAULT_ARTIFACTS_DIR
 from apps.waste.analysis.classifier.calibration import expected_calibration_error, softmax
 from apps.waste.analysis.classifier.dataset import TRASHNET_CLASSES, load_trashnet
 from apps.waste.analysis.classifier.decision import CLASS_CATEGORY, Abstention, category_probabilities, judge
 from apps.waste.analysis.classifier.docs_section import DEFAULT_DOC, replace_section
-from apps.waste.analysis.classifier.features import DEFAULT_CACHE_DIR, FeatureSet, extract
+from apps.waste.analysis.classifier.features import FeatureSet, add_feature_arguments, extract
 from apps.waste.analysis.classifier.imagenet_map import zero_shot_class_scores
 from apps.waste.analysis.classifier.runtime import load_head
 
@@ -141,10 +140,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--data", type=Path, required=True, help="TrashNet root (<class>/*.jpg)")
-    parser.add_argument("--artifacts", type=Path, default=DEFAULT_ARTIFACTS_DIR)
-    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE_DIR, help="feature cache (outside git)")
-    parser.add_argument("--threads", type=int, default=2)
+    add_feature_arguments(parser)
     parser.add_argument("--threshold", type=float, default=None, help="default: the head's chosen threshold")
     parser.add_argument("--doc", type=Path, default=DEFAULT_DOC, help="markdown file whose figures to update")
     parser.add_argument("--no-doc", action="store_true", help="print only; leave the docs untouched")

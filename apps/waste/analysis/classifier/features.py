@@ -6,6 +6,7 @@ the augmentation version and the photo list, so a changed model or data set is n
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import time
@@ -15,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from apps.waste.analysis.classifier.artifacts import MODEL_FILE, load_manifest
+from apps.waste.analysis.classifier.artifacts import DEFAULT_ARTIFACTS_DIR, MODEL_FILE, load_manifest
 from apps.waste.analysis.classifier.backbone import Backbone
 from apps.waste.analysis.classifier.dataset import Sample
 from apps.waste.analysis.classifier.preprocessing import FloatArray, augmented_views
@@ -83,3 +84,11 @@ def extract(
     np.savez(partial, features=result.features, logits=result.logits)
     partial.replace(cache_path)
     return result
+
+
+def add_feature_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options the training and evaluation commands share: data, artifacts, feature cache, threads."""
+    parser.add_argument("--data", type=Path, required=True, help="TrashNet root (<class>/*.jpg)")
+    parser.add_argument("--artifacts", type=Path, default=DEFAULT_ARTIFACTS_DIR)
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE_DIR, help="feature cache (outside git)")
+    parser.add_argument("--threads", type=int, default=2)

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from apps.waste.analysis.classifier.artifacts import DEFAULT_ARTIFACTS_DIR, HEAD_FILE, record_artifact
+from apps.waste.analysis.classifier.artifacts import HEAD_FILE, record_artifact
 from apps.waste.analysis.classifier.calibration import (
     Array,
     choose_threshold,
@@ -31,7 +30,7 @@ from apps.waste.analysis.classifier.calibration import (
 )
 from apps.waste.analysis.classifier.dataset import SPLIT_PERCENT, TRASHNET_CLASSES, load_trashnet
 from apps.waste.analysis.classifier.decision import CLASS_CATEGORY, judge
-from apps.waste.analysis.classifier.features import DEFAULT_CACHE_DIR, FeatureSet, extract
+from apps.waste.analysis.classifier.features import FeatureSet, add_feature_arguments, extract
 from apps.waste.analysis.classifier.head import Head
 from apps.waste.analysis.classifier.imagenet_map import not_waste_mass, unseen_category_masses
 
@@ -127,10 +126,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--data", type=Path, required=True, help="TrashNet root (<class>/*.jpg)")
-    parser.add_argument("--artifacts", type=Path, default=DEFAULT_ARTIFACTS_DIR)
-    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE_DIR, help="feature cache (outside git)")
-    parser.add_argument("--threads", type=int, default=2)
+    add_feature_arguments(parser)
     parser.add_argument(
         "--target-accuracy",
         type=float,
