@@ -47,7 +47,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--connections",
         type=int,
         default=16,
-        help="wrk connections (default below the API's 20 database connections: see docs/benchmarks.md)",
+        help="wrk connections (16 saturate one API process; more only add queueing: see docs/benchmarks.md)",
     )
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument(
