@@ -14,7 +14,7 @@ from apps.core.db import SessionDep, get_engine
 from apps.core.dependencies import SettingsDep
 from apps.users.dependencies import CurrentUser
 from apps.waste import service
-from apps.waste.dependencies import IdempotencyKey, S3Dep
+from apps.waste.dependencies import FinishedJobCacheDep, IdempotencyKey, S3Dep
 from apps.waste.models import AnalysisJob, JobStatus
 from apps.waste.schemas import (
     AnalysisAccepted,
@@ -84,8 +84,15 @@ def _read(job: AnalysisJob) -> AnalysisRead:
 
 
 @router.get("/analyses/{job_id}", response_model=AnalysisRead, name="read_analysis")
-def read_analysis(job_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> AnalysisRead:
-    return _read(service.get_job(session, user.id, job_id))
+def read_analysis(
+    job_id: uuid.UUID, user: CurrentUser, session: SessionDep, cache: FinishedJobCacheDep
+) -> AnalysisRead:
+    cached = cache.get(job_id, user.id)
+    if cached is not None:
+        return cached
+    job = _read(service.get_job(session, user.id, job_id))
+    cache.put(job, user.id)
+    return job
 
 
 @router.get("/analyses/{job_id}/events", name="stream_analysis")

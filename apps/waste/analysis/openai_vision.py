@@ -22,9 +22,8 @@ import redis
 from openai.types.chat import ChatCompletionContentPartParam, ChatCompletionMessageParam
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, create_model
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
+from apps.core.cache import make_redis
 from apps.core.rate_limit import RedisRateLimiter
 from apps.core.settings import Settings
 from apps.waste.analysis.errors import AnalyzerError, FailureReason
@@ -136,14 +135,8 @@ class OpenAICaller:
 def default_rate_limiter(settings: Settings) -> RedisRateLimiter:
     """The limiter every worker shares: the configured requests per minute, bursts of up to a tenth of it."""
     rate = settings.openai_requests_per_minute
-    client = redis.Redis.from_url(
-        settings.redis_url,
-        socket_timeout=1.0,
-        socket_connect_timeout=1.0,
-        retry=Retry(NoBackoff(), retries=1),  # reconnect a dropped pooled connection once, then fail fast
-    )
     return RedisRateLimiter(
-        client,
+        make_redis(settings.redis_url),
         RATE_LIMIT_KEY,
         rate_per_minute=rate,
         burst=max(1, rate // 10),

@@ -1,0 +1,58 @@
+"""Finished analyses are immutable: serve repeated reads (polling, history) from Redis.
+
+Only terminal jobs are cached, keyed by job and bound to their owner. Any Redis failure is a miss: the
+database answers and the request never fails because of the cache.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+import redis
+from pydantic import BaseModel, ValidationError
+
+from apps.waste.models import JobStatus
+from apps.waste.schemas import AnalysisRead
+
+logger = logging.getLogger(__name__)
+
+FINISHED_JOB_TTL_SECONDS = 3600
+
+
+class _CachedJob(BaseModel):
+    user_id: uuid.UUID
+    job: AnalysisRead
+
+
+def _key(job_id: uuid.UUID) -> str:
+    return f"eco2:analysis:{job_id}"
+
+
+class FinishedJobCache:
+    def __init__(self, client: redis.Redis) -> None:
+        self._client = client
+
+    def get(self, job_id: uuid.UUID, user_id: uuid.UUID) -> AnalysisRead | None:
+        try:
+            raw = self._client.get(_key(job_id))
+        except redis.RedisError as error:
+            logger.warning("analysis cache unavailable, reading the database: %s", error)
+            return None
+        if raw is None:
+            return None
+        try:
+            cached = _CachedJob.model_validate_json(raw)  # type: ignore[arg-type]
+        except ValidationError:
+            logger.warning("discarding an unreadable cache entry for job %s", job_id)
+            return None
+        return cached.job if cached.user_id == user_id else None
+
+    def put(self, job: AnalysisRead, user_id: uuid.UUID) -> None:
+        if not JobStatus(job.status).terminal:
+            return
+        entry = _CachedJob(user_id=user_id, job=job).model_dump_json()
+        try:
+            self._client.set(_key(job.job_id), entry, ex=FINISHED_JOB_TTL_SECONDS)
+        except redis.RedisError as error:
+            logger.warning("could not cache job %s: %s", job.job_id, error)
