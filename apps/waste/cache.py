@@ -1,7 +1,8 @@
-"""Finished analyses are immutable: serve repeated reads (polling, history) from Redis.
+"""Finished analyses never change: serve repeated reads (polling, history) from Redis.
 
-Only terminal jobs are cached, keyed by job and bound to their owner. Any Redis failure is a miss: the
-database answers and the request never fails because of the cache.
+Only final jobs (succeeded or failed; a dead one may still be re-driven) are cached, keyed by job and bound
+to their owner. Any Redis failure is a miss: the database answers and the request never fails because of
+the cache.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ class FinishedJobCache:
         return cached.job if cached.user_id == user_id else None
 
     def put(self, job: AnalysisRead, user_id: uuid.UUID) -> None:
-        if not JobStatus(job.status).terminal:
+        if not JobStatus(job.status).final:
             return
         entry = _CachedJob(user_id=user_id, job=job).model_dump_json()
         try:

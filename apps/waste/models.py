@@ -50,7 +50,13 @@ class JobStatus(StrEnum):
 
     @property
     def terminal(self) -> bool:
+        """No worker will touch the job again on its own."""
         return self in {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.DEAD}
+
+    @property
+    def final(self) -> bool:
+        """The job can never change again (a dead job can still be re-driven)."""
+        return self in {JobStatus.SUCCEEDED, JobStatus.FAILED}
 
 
 class AnalysisJob(SQLModel, table=True):

@@ -39,9 +39,10 @@ def test_a_finished_job_is_served_to_its_owner_only(cache: FinishedJobCache) -> 
     assert cache.get(job_id, stranger) is None
 
 
-def test_jobs_still_in_progress_are_not_cached(cache: FinishedJobCache) -> None:
+@pytest.mark.parametrize("status", [JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.DEAD])
+def test_jobs_that_may_still_change_are_not_cached(cache: FinishedJobCache, status: JobStatus) -> None:
     owner, job_id = uuid.uuid4(), uuid.uuid4()
-    cache.put(finished(job_id).model_copy(update={"status": JobStatus.RUNNING}), owner)
+    cache.put(finished(job_id).model_copy(update={"status": status}), owner)
     assert cache.get(job_id, owner) is None
 
 
