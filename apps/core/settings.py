@@ -5,8 +5,11 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Signs tokens in local runs only; deployed environments refuse to start with it.
+LOCAL_TOKEN_SECRET = "local-development-secret-change-me-32b"  # noqa: S105
 
 
 class Settings(BaseSettings):
@@ -20,7 +23,7 @@ class Settings(BaseSettings):
     broker_url: str = "amqp://guest:guest@127.0.0.1:5672//"
 
     # Signed bearer tokens (HS256) until the identity service issues its own.
-    token_secret: SecretStr = SecretStr("local-development-secret-change-me-32b")
+    token_secret: SecretStr = SecretStr(LOCAL_TOKEN_SECRET)
     token_ttl_seconds: int = 3600
 
     # S3: in AWS the regional endpoint and the node's instance role (all three unset); locally the embedded
@@ -51,6 +54,17 @@ class Settings(BaseSettings):
 
     # Jobs stuck in `queued` longer than this are re-published by the sweeper.
     queued_job_timeout_seconds: int = 120
+
+    @model_validator(mode="after")
+    def _deployed_environments_need_a_real_token_secret(self) -> Settings:
+        if self.environment in {"dev", "prod"}:
+            secret = self.token_secret.get_secret_value()
+            if secret == LOCAL_TOKEN_SECRET or len(secret) < 32:
+                raise ValueError(
+                    "ECO2_TOKEN_SECRET must be set to a random value of at least 32 characters "
+                    f"in the {self.environment} environment"
+                )
+        return self
 
     @field_validator(
         "s3_endpoint_url", "s3_access_key_id", "s3_secret_access_key", "openai_api_key", mode="before"
