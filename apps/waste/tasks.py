@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from apps.core.db import get_engine
 from apps.core.images import InvalidImage
-from apps.core.queue import QueueName, celery_app
+from apps.core.queue import celery_app
 from apps.core.settings import get_settings
 from apps.core.storage import ObjectMissing, get_s3_client
 from apps.waste import jobs
@@ -23,7 +23,7 @@ from apps.waste.analysis.openai_vision import OpenAIVisionAnalyzer
 from apps.waste.analysis.types import Analyzer
 from apps.waste.models import AnalysisJob, Upload
 from apps.waste.pipeline import Coach, FallbackAnalyzer, answer_for, classify, embedded_analyzer, load_image
-from apps.waste.service import enqueue_analysis, publish
+from apps.waste.service import publish
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +106,8 @@ def sweep_stuck_jobs(older_than_seconds: float | None = None) -> int:
 
 
 def redrive_dead_jobs(job_ids: list[uuid.UUID] | None = None) -> list[uuid.UUID]:
-    """Put dead jobs back in their queue (all of them, or the given ones) and publish them."""
+    """Put dead jobs back in their queue (all of them, or the given ones) and publish them. A job whose
+    publish fails stays queued for the sweeper, like any other."""
     redriven: list[uuid.UUID] = []
     with Session(get_engine(), expire_on_commit=False) as session:
         candidates = [job.id for job in jobs.dead_jobs(session)] if job_ids is None else job_ids
@@ -114,7 +115,6 @@ def redrive_dead_jobs(job_ids: list[uuid.UUID] | None = None) -> list[uuid.UUID]
             if jobs.requeue_dead(session, job_id):
                 job = session.get(AnalysisJob, job_id, populate_existing=True)
                 assert job is not None
-                enqueue_analysis(job.id, QueueName(job.queue))
-                jobs.mark_published(session, job.id)
+                publish(session, job)
                 redriven.append(job_id)
     return redriven
