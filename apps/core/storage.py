@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -67,24 +69,27 @@ def presign_upload(
     return PresignedUpload(url=post["url"], fields=post["fields"])
 
 
-def head_object(client: Any, bucket: str, key: str) -> StoredObject:
+@contextmanager
+def _missing_object_as_error(key: str) -> Iterator[None]:
+    """S3 reports a missing key as one of several error codes; callers get ObjectMissing."""
     try:
-        response = client.head_object(Bucket=bucket, Key=key)
+        yield
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
             raise ObjectMissing(key) from error
         raise
+
+
+def head_object(client: Any, bucket: str, key: str) -> StoredObject:
+    with _missing_object_as_error(key):
+        response = client.head_object(Bucket=bucket, Key=key)
     return StoredObject(size=int(response["ContentLength"]), content_type=response.get("ContentType", ""))
 
 
 def read_object(client: Any, bucket: str, key: str) -> bytes:
-    try:
+    with _missing_object_as_error(key):
         response = client.get_object(Bucket=bucket, Key=key)
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
-            raise ObjectMissing(key) from error
-        raise
-    data: bytes = response["Body"].read()
+        data: bytes = response["Body"].read()
     return data
 
 

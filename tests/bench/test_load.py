@@ -3,42 +3,24 @@
 from __future__ import annotations
 
 import shutil
-import threading
 import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
 
 from bench import load
 from bench.hello import create_hello_app
 from bench.load import CpuMeter, HttpRequest, LoadError
-from bench.stack import free_port
-
-
-class _ServerThread(uvicorn.Server):
-    def install_signal_handlers(self) -> None:  # running in a thread
-        pass
+from tests.support.asgi_server import ThreadedServer
 
 
 @pytest.fixture(scope="module")
 def hello_url() -> Iterator[str]:
-    port = free_port()
-    server = _ServerThread(
-        uvicorn.Config(create_hello_app(), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "the hello server did not start"
-        time.sleep(0.02)
-    url = f"http://127.0.0.1:{port}"
-    assert httpx.get(f"{url}/hello").status_code == 200  # first-request set-up happens outside the tests
-    yield url
-    server.should_exit = True
-    thread.join(timeout=10)
+    with ThreadedServer(create_hello_app(), name="hello") as server:
+        # first-request set-up happens outside the tests
+        assert httpx.get(f"{server.url}/hello").status_code == 200
+        yield server.url
 
 
 def test_percentile_is_nearest_rank() -> None:

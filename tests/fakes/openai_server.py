@@ -18,7 +18,6 @@ import binascii
 import itertools
 import json
 import re
-import socket
 import threading
 import time
 from collections import deque
@@ -26,11 +25,12 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from tests.support.asgi_server import ThreadedServer
 
 _SCHEMA_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _DATA_URL = re.compile(r"^data:image/(jpeg|png|webp|gif);base64,(.+)$", re.DOTALL)
@@ -133,15 +133,8 @@ class FakeOpenAIServer:
     def __init__(self, api_key: str = "sk-test-key") -> None:
         self._state = _State(api_key=api_key)
         app = Starlette(routes=[Route("/v1/chat/completions", self._chat_completions, methods=["POST"])])
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._socket.bind(("127.0.0.1", 0))
-        self.port: int = self._socket.getsockname()[1]
-        config = uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._socket]}, name="fake-openai", daemon=True
-        )
+        self._server = ThreadedServer(app, lifespan="off", name="fake-openai")
+        self.port: int = self._server.port
 
     @property
     def api_key(self) -> str:
@@ -168,20 +161,14 @@ class FakeOpenAIServer:
             return list(self._state.script)
 
     def __enter__(self) -> FakeOpenAIServer:
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("fake OpenAI server did not start")
-            time.sleep(0.01)
+        self._server.__enter__()
         return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self._state.closing.set()
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
+        self._server.__exit__(exc_type, exc, tb)
 
     async def _chat_completions(self, request: Request) -> Response:
         raw = await request.body()

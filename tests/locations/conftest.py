@@ -10,7 +10,8 @@ from fastapi.testclient import TestClient
 from apps.locations.hours import SEOUL
 from apps.locations.router import router, seoul_now
 from apps.locations.settings import LocationsSettings, get_locations_settings
-from tests.locations.fake_kakao import FakeKakao, ServerThread
+from tests.locations.fake_kakao import FakeKakao
+from tests.support.asgi_server import ThreadedServer
 
 # Tuesday 2026-11-24, 12:30 in Seoul: an ordinary working day (not a public holiday).
 TUESDAY_NOON = datetime(2026, 11, 24, 12, 30, tzinfo=SEOUL)
@@ -19,10 +20,8 @@ TUESDAY_NOON = datetime(2026, 11, 24, 12, 30, tzinfo=SEOUL)
 @pytest.fixture(scope="session")
 def _kakao_server() -> Iterator[tuple[FakeKakao, str]]:
     fake = FakeKakao()
-    server = ServerThread(fake.app())
-    server.start()
-    yield fake, server.url
-    server.stop()
+    with ThreadedServer(fake.app(), lifespan="off", name="fake-kakao") as server:
+        yield fake, server.url
 
 
 @pytest.fixture

@@ -11,12 +11,9 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import socket
-import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -133,30 +130,3 @@ def _distance_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
     dy = math.radians(lat2 - lat1)
     dx = math.radians(lng2 - lng1) * math.cos(mean_lat)
     return 6_371_000 * math.hypot(dx, dy)
-
-
-class ServerThread:
-    """Runs an ASGI app with uvicorn on 127.0.0.1 and a free port, in a daemon thread."""
-
-    def __init__(self, app: Starlette) -> None:
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.bind(("127.0.0.1", 0))
-        self.port = self._sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
-        )
-
-    def start(self) -> None:
-        self._thread.start()
-        for _ in range(500):
-            if self._server.started:
-                return
-            threading.Event().wait(0.01)
-        raise RuntimeError("fake Kakao server did not start within 5 s")
-
-    def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=5)
-        self._sock.close()

@@ -7,7 +7,6 @@ import io
 import os
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,12 +14,11 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from moto.server import ThreadedMotoServer
 from PIL import Image
 
 from tests.support import services
-from tests.support.tcp_proxy import free_port
+from tests.support.asgi_server import ThreadedServer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_PHOTO = REPO_ROOT / "apps" / "samples" / "pet-bottle.jpg"
@@ -63,27 +61,15 @@ def s3() -> Iterator[Any]:
     server.stop()
 
 
-class ServerThread(uvicorn.Server):
-    def install_signal_handlers(self) -> None:  # running in a thread
-        pass
-
-
 @pytest.fixture(scope="session")
 def api(database: str, vhost: str, s3: Any) -> Iterator[httpx.Client]:
     from apps.main import create_gateway
 
-    port = free_port()
-    server = ServerThread(uvicorn.Config(create_gateway(), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert time.monotonic() < deadline, "the API server did not start"
-        time.sleep(0.05)
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+    with (
+        ThreadedServer(create_gateway(), name="eco2-gateway") as server,
+        httpx.Client(base_url=server.url, timeout=30) as client,
+    ):
         yield client
-    server.should_exit = True
-    thread.join(timeout=10)
 
 
 @pytest.fixture
