@@ -130,11 +130,8 @@ def wait_for_status(
 class Worker:
     """A Celery worker as a real OS process (its own session, so SIGKILL reaches its pool children)."""
 
-    def __init__(self, env: dict[str, str], queues: str) -> None:
-        self.log_path = (
-            Path(os.environ.get("TMPDIR", "/tmp"))
-            / f"eco2-worker-{services.RUN_ID}-{time.monotonic_ns()}.log"
-        )
+    def __init__(self, env: dict[str, str], queues: str, log_path: Path) -> None:
+        self.log_path = log_path
         self.log = self.log_path.open("w")
         self.process = subprocess.Popen(
             [
@@ -185,11 +182,11 @@ class Worker:
 
 
 @pytest.fixture
-def start_worker(api: httpx.Client) -> Iterator[Callable[..., Worker]]:
+def start_worker(api: httpx.Client, tmp_path: Path) -> Iterator[Callable[..., Worker]]:
     started: list[Worker] = []
 
     def start(queues: str = "high_priority,low_priority", **env: str) -> Worker:
-        worker = Worker(env, queues)
+        worker = Worker(env, queues, tmp_path / f"worker-{len(started) + 1}.log")
         started.append(worker)
         worker.wait_ready()
         return worker
