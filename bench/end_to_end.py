@@ -27,7 +27,8 @@ import httpx
 from bench import load, report
 from bench.load import CpuMeter, CpuUse
 from bench.scan_data import Photo, load_photo
-from bench.stack import Service, Stack, StackError, issue_tokens
+from bench.stack import Service, Stack, issue_tokens
+from tests.support.provisioning import ProvisioningError
 
 POLL_INTERVAL_S = 0.05
 SCAN_TIMEOUT_S = 60.0
@@ -284,7 +285,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         photo = load_photo(args.photo)
         series, groups = measure(args, photo)
-    except (StackError, ScanFailed, httpx.HTTPError, OSError, ValueError) as error:
+    except (ProvisioningError, ScanFailed, httpx.HTTPError, OSError, ValueError) as error:
         print(f"bench.end_to_end failed (the stack was removed): {error}", file=sys.stderr)
         return 1
     markdown = report.section(

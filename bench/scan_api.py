@@ -30,7 +30,8 @@ import httpx
 from bench import load, profiling, report
 from bench.load import CpuMeter, HttpRequest, LoadError, LoadResult, ProcessGroups
 from bench.scan_data import Photo, PreparedUpload, load_photo, prepare_uploads
-from bench.stack import REPO_ROOT, Service, Stack, StackError, issue_tokens, user_id_of
+from bench.stack import REPO_ROOT, Service, Stack, issue_tokens, user_id_of
+from tests.support.provisioning import ProvisioningError
 
 ANALYSES = "/api/v1/waste/analyses"
 RATIO_GOAL = 0.5
@@ -489,7 +490,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"stack {stack.run_id}: database {stack.database}, vhost {stack.vhost}, logs {stack.log_dir}"
             )
             results = Bench(args, stack, photo).run()
-    except (StackError, LoadError, OSError, ValueError) as error:
+    except (ProvisioningError, LoadError, OSError, ValueError) as error:
         print(f"bench.scan_api failed (the stack was removed): {error}", file=sys.stderr)
         return 1
     markdown = report.section("bench.scan_api", "Scan API under load", render(args, photo, results))

@@ -11,7 +11,6 @@ import contextlib
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,23 +22,24 @@ from typing import Any
 
 import httpx
 
+from tests.support.provisioning import (
+    ProvisioningError,
+    create_database,
+    create_vhost,
+    delete_vhost,
+    drop_database,
+    free_port,
+)
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULTS_DIR = REPO_ROOT / ".local" / "bench"
-ADMIN_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 # The options every API process is served with: the gateway and the bare "hello" app get exactly these.
 UVICORN_OPTIONS = ("--host", "127.0.0.1", "--log-level", "warning", "--no-access-log")
 
 
-class StackError(RuntimeError):
-    """A part of the stack could not be started."""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+class StackError(ProvisioningError):
+    """A part of the stack could not be started (its database or vhost included)."""
 
 
 @dataclass
@@ -136,35 +136,25 @@ class Stack:
         if self._created_database:
             self._drop_database()
         if self._created_vhost:
-            _rabbitmqctl("delete_vhost", self.vhost)
+            delete_vhost(self.vhost)
             self._created_vhost = False
 
     # -- resources -------------------------------------------------------------------------------------------
 
     def _create_database(self) -> None:
-        import psycopg
-
         from apps.core.migrate import upgrade
 
-        with psycopg.connect(ADMIN_DATABASE_URL, autocommit=True) as connection:
-            connection.execute(f'CREATE DATABASE "{self.database}"')
+        create_database(self.database)
         self._created_database = True
         upgrade(self.environment["ECO2_DATABASE_URL"])
 
     def _drop_database(self) -> None:
-        import psycopg
-
-        with psycopg.connect(ADMIN_DATABASE_URL, autocommit=True) as connection:
-            connection.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (self.database,)
-            )
-            connection.execute(f'DROP DATABASE IF EXISTS "{self.database}"')
+        drop_database(self.database)
         self._created_database = False
 
     def _create_vhost(self) -> None:
-        _rabbitmqctl("add_vhost", self.vhost)
+        create_vhost(self.vhost)
         self._created_vhost = True
-        _rabbitmqctl("set_permissions", "-p", self.vhost, "guest", ".*", ".*", ".*")
 
     def _start_s3(self) -> None:
         from apps.core.settings import get_settings
@@ -242,12 +232,6 @@ def _answers(url: str) -> bool:
         return httpx.get(url, timeout=2).status_code == 200
     except httpx.HTTPError:
         return False
-
-
-def _rabbitmqctl(*args: str) -> None:
-    completed = subprocess.run(["rabbitmqctl", "-q", *args], capture_output=True, timeout=60, check=False)
-    if completed.returncode != 0:
-        raise StackError(f"rabbitmqctl {' '.join(args)} failed: {completed.stderr.decode(errors='replace')}")
 
 
 def issue_tokens(api_url: str, count: int) -> list[str]:

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import os
 import secrets
-import subprocess
 
-from tests.support.tcp_proxy import TcpProxy, free_port
+from tests.support import provisioning
+from tests.support.provisioning import free_port
+from tests.support.tcp_proxy import TcpProxy
 
 RUN_ID = secrets.token_hex(4)
 DATABASE_NAME = f"eco2_test_{RUN_ID}"
 VHOST = f"eco2_test_{RUN_ID}"
-ADMIN_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-
 
 S3_PORT = free_port()
 # The API reaches RabbitMQ through a proxy a test can cut; workers connect directly (DIRECT_BROKER_URL).
@@ -43,30 +42,16 @@ def apply_test_environment() -> None:
 
 
 def create_database() -> None:
-    import psycopg
-
-    with psycopg.connect(ADMIN_DATABASE_URL, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
+    provisioning.create_database(DATABASE_NAME)
 
 
 def drop_database() -> None:
-    import psycopg
-
-    with psycopg.connect(ADMIN_DATABASE_URL, autocommit=True) as connection:
-        connection.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (DATABASE_NAME,)
-        )
-        connection.execute(f'DROP DATABASE IF EXISTS "{DATABASE_NAME}"')
-
-
-def rabbitmqctl(*args: str) -> None:
-    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+    provisioning.drop_database(DATABASE_NAME)
 
 
 def create_vhost() -> None:
-    rabbitmqctl("add_vhost", VHOST)
-    rabbitmqctl("set_permissions", "-p", VHOST, "guest", ".*", ".*", ".*")
+    provisioning.create_vhost(VHOST)
 
 
 def delete_vhost() -> None:
-    rabbitmqctl("delete_vhost", VHOST)
+    provisioning.delete_vhost(VHOST)

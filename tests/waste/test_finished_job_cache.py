@@ -15,7 +15,7 @@ from apps.waste import jobs
 from apps.waste.cache import FinishedJobCache
 from apps.waste.models import JobStatus
 from apps.waste.schemas import AnalysisRead
-from tests.support.tcp_proxy import free_port
+from tests.support.provisioning import free_port
 from tests.waste.conftest import image_bytes, upload_photo
 
 

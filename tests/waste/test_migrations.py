@@ -4,24 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import psycopg
 import pytest
 from alembic import command
 from alembic.util.exc import CommandError
 
 from apps.core.migrate import alembic_config, downgrade, upgrade
-from tests.support import services
+from tests.support import provisioning, services
 
 SCRATCH = f"{services.DATABASE_NAME}_migrations"
 
 
 @pytest.fixture
 def scratch_database_url() -> Iterator[str]:
-    with psycopg.connect(services.ADMIN_DATABASE_URL, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{SCRATCH}"')
+    provisioning.create_database(SCRATCH)
     yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{SCRATCH}"
-    with psycopg.connect(services.ADMIN_DATABASE_URL, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{SCRATCH}" WITH (FORCE)')
+    provisioning.drop_database(SCRATCH)
 
 
 def test_migrations_match_the_models_and_are_reversible(scratch_database_url: str) -> None:

@@ -17,7 +17,7 @@ from apps.waste import jobs
 from apps.waste.models import AnalysisJob, JobStatus
 from apps.waste.tasks import redrive_dead_jobs, sweep_stuck_jobs
 from tests.support import services
-from tests.support.tcp_proxy import free_port
+from tests.support.provisioning import free_port
 from tests.waste.conftest import SAMPLE_PHOTO, Worker, upload_photo, wait_for_status
 
 pytestmark = pytest.mark.slow
