@@ -28,6 +28,17 @@ class QueueName(StrEnum):
     DEAD_LETTER = "dead_letter"
 
 
+# The analysis task that consumes each analysis queue; a job row records its queue.
+ANALYSIS_TASK_BY_QUEUE = {
+    QueueName.HIGH_PRIORITY: "waste.analyze",
+    QueueName.EXTERNAL_API: "waste.analyze_external",
+}
+TASK_QUEUES = {
+    **{task: queue for queue, task in ANALYSIS_TASK_BY_QUEUE.items()},
+    "waste.sweep_stuck_jobs": QueueName.LOW_PRIORITY,
+}
+
+
 def _work_queue(name: QueueName) -> Queue:
     return Queue(
         name.value,
@@ -69,11 +80,7 @@ def create_celery(settings: Settings) -> Celery:
         task_default_routing_key=QueueName.DEFAULT.value,
         task_create_missing_queues=False,
         # Routed by task name, so retries and delayed re-publishes return to the queue they came from.
-        task_routes={
-            "waste.analyze": {"queue": QueueName.HIGH_PRIORITY.value},
-            "waste.analyze_external": {"queue": QueueName.EXTERNAL_API.value},
-            "waste.sweep_stuck_jobs": {"queue": QueueName.LOW_PRIORITY.value},
-        },
+        task_routes={task: {"queue": queue.value} for task, queue in TASK_QUEUES.items()},
         task_serializer="json",
         accept_content=["json"],
         task_ignore_result=True,

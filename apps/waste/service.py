@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from apps.core.images import EXTENSION_BY_CONTENT_TYPE, InvalidImage, decode_image
-from apps.core.queue import QueueName, celery_app, publish_options
+from apps.core.queue import ANALYSIS_TASK_BY_QUEUE, QueueName, celery_app, publish_options
 from apps.core.settings import Settings
 from apps.core.storage import ObjectMissing, PresignedUpload, head_object, presign_upload, read_object
 from apps.core.time import utcnow
@@ -25,7 +25,6 @@ from apps.waste.schemas import AnalysisCreate
 
 logger = logging.getLogger(__name__)
 
-TASK_BY_QUEUE = {QueueName.HIGH_PRIORITY: "waste.analyze", QueueName.EXTERNAL_API: "waste.analyze_external"}
 
 # How long after its URL expires an upload may still be submitted for analysis.
 UPLOAD_CLAIM_WINDOW = timedelta(minutes=15)
@@ -188,7 +187,7 @@ def publish(session: Session, job: AnalysisJob) -> bool:
 
 def enqueue_analysis(job_id: uuid.UUID, queue: QueueName) -> None:
     """Publish by task name (with publisher confirms) so the API never imports the worker's code."""
-    celery_app.send_task(TASK_BY_QUEUE[queue], args=[str(job_id)], **publish_options(queue))
+    celery_app.send_task(ANALYSIS_TASK_BY_QUEUE[queue], args=[str(job_id)], **publish_options(queue))
 
 
 def get_job(session: Session, user_id: uuid.UUID, job_id: uuid.UUID) -> AnalysisJob:
