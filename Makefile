@@ -35,7 +35,7 @@ lint: venv
 	$(VENV)/bin/shellcheck scripts/*.sh .ci/run
 
 types: venv
-	$(VENV)/bin/mypy apps infra tests bench __main__.py
+	$(VENV)/bin/mypy apps infra platform/eco2_platform tools tests bench __main__.py
 	$(VENV)/bin/mypy policy
 
 check: lint types test
@@ -43,7 +43,7 @@ check: lint types test
 # The offline stand-in for `pulumi preview`: the real program under the mock engine, schema and policy checks.
 plan: venv
 	$(VENV)/bin/pytest tests/infra tests/policy -q
-	$(PY) -m tests.infra.preview
+	$(PY) -m tools.plan.preview
 
 bench: venv services
 	$(PY) -m bench.scan_api

@@ -48,3 +48,11 @@ def route_for(service: str) -> ApiRoute:
         if route.service == service:
             return route
     raise KeyError(f"no API route for service {service!r}; known: {', '.join(r.service for r in API_ROUTES)}")
+
+
+METRICS_PATH = "/metrics"
+"""Prometheus scrape path. The API serves it on CONTAINER_PORT (the ALB forwards only the /api/v1 prefixes,
+so it is never public); each Celery worker serves it on WORKER_METRICS_PORT."""
+
+WORKER_METRICS_PORT = 9100
+"""Port of a Celery worker's metrics HTTP server (the app's ``ECO2_WORKER_METRICS_PORT`` default)."""

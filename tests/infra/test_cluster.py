@@ -8,7 +8,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from tests.infra.harness import (
+from tools.plan.harness import (
     STACKS,
     CapturedResource,
     by_name,

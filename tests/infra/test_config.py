@@ -19,8 +19,8 @@ from infra.config import (
     parse_config,
 )
 from infra.roles import ROLES
-from tests.infra.harness import ProgramFailed, execute
-from tests.infra.stack_runner import REPO_ROOT, stack_config
+from tools.plan.harness import ProgramFailed, execute
+from tools.plan.stack_runner import REPO_ROOT, stack_config
 
 
 def raw_config(stack: str) -> dict[str, str]:

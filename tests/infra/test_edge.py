@@ -8,7 +8,7 @@ import pytest
 
 from infra.components.edge import TLS_POLICY, single_validation_record
 from infra.ports import API_ROUTES, HEALTH_CHECK_PATH, NODE_PORT_RANGE, route_for
-from tests.infra.harness import STACKS, by_name, of_type, run_program
+from tools.plan.harness import STACKS, by_name, of_type, run_program
 
 RULE = "aws:lb/listenerRule:ListenerRule"
 TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"

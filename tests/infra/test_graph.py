@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from infra.ports import API_ROUTES
-from tests.infra.harness import STACKS, run_program, stack_outputs
+from tools.plan.harness import STACKS, run_program, stack_outputs
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

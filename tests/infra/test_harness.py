@@ -6,10 +6,10 @@ import pytest
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockCallArgs
 
-from tests.infra import preview
-from tests.infra.harness import ProgramFailed, execute
-from tests.infra.mocks import Eco2Mocks, UnknownInvokeError, _plain
-from tests.infra.stack_runner import FAKE_SECRETS, stack_config
+from tools.plan import preview
+from tools.plan.harness import ProgramFailed, execute
+from tools.plan.mocks import Eco2Mocks, UnknownInvokeError, _plain
+from tools.plan.stack_runner import FAKE_SECRETS, stack_config
 
 
 def test_unknown_invokes_fail_loudly():

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.infra.stack_runner import REPO_ROOT, stack_config
+from tools.plan.stack_runner import REPO_ROOT, stack_config
 
 REQUIRED_ENV = ("ECO2_IT_DOMAIN", "ECO2_IT_ADMIN_CIDR", "ECO2_IT_SSH_KEY")
 

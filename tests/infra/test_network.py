@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from infra.components.network import pick_zones, subnet_cidrs
-from tests.infra.harness import STACKS, of_type, run_program
+from tools.plan.harness import STACKS, of_type, run_program
 
 
 @pytest.mark.parametrize("stack", STACKS)

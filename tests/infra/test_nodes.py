@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from infra.components.nodes import control_plane_private_ip
-from tests.infra.harness import STACKS, ProgramRun, by_name, execute, of_type, run_program
-from tests.infra.stack_runner import stack_config
+from tools.plan.harness import STACKS, ProgramRun, by_name, execute, of_type, run_program
+from tools.plan.stack_runner import stack_config
 
 INSTANCE = "aws:ec2/instance:Instance"
 COMMAND = "command:remote:Command"

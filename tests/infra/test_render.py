@@ -28,8 +28,8 @@ from infra.render.kubeadm import (
 )
 from infra.render.kubeconfig import public_kubeconfig
 from infra.roles import ROLES
-from tests.infra.mocks import FAKE_JOIN_COMMAND, FAKE_KUBECONFIG
 from tests.infra.snapshot import assert_snapshot
+from tools.plan.mocks import FAKE_JOIN_COMMAND, FAKE_KUBECONFIG
 
 VERSION = "1.34.2"
 ENDPOINT = ControlPlaneEndpoint(

@@ -11,8 +11,8 @@ import pytest
 
 from infra.components.security import Group, Rule
 from infra.ports import API_ROUTES
-from tests.infra.harness import STACKS, CapturedResource, of_type, run_program
-from tests.infra.stack_runner import stack_config
+from tools.plan.harness import STACKS, CapturedResource, of_type, run_program
+from tools.plan.stack_runner import stack_config
 
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from infra.components.iam import EBS_CSI_POLICY, SSM_CORE_POLICY
-from tests.infra.harness import STACKS, CapturedResource, by_name, of_type, run_program
+from tools.plan.harness import STACKS, CapturedResource, by_name, of_type, run_program
 
 BUCKET = "aws:s3/bucket:Bucket"
 

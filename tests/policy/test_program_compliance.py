@@ -1,6 +1,6 @@
 """Every rule of the pack over every resource the Eco² program declares, for both stacks.
 
-The program runs under the mock engine of ``tests/infra/harness.py``; its captured inputs go through the
+The program runs under the mock engine of ``tools/plan/harness.py``; its captured inputs go through the
 rules exactly as the analyzer would pass them (``tests/policy/runner.py``). A second set of tests breaks one
 real resource at a time to prove the rules read the shapes the program actually produces.
 """
@@ -16,9 +16,9 @@ import eco2_policies as pack
 import pytest
 from pulumi_policy import PolicyProviderResource
 
-from tests.infra.harness import STACKS, CapturedResource, run_program
-from tests.infra.stack_runner import stack_config
 from tests.policy.runner import StackEntry, provider, validate_resource, validate_stack
+from tools.plan.harness import STACKS, CapturedResource, run_program
+from tools.plan.stack_runner import stack_config
 
 INSTANCE = "aws:ec2/instance:Instance"
 LISTENER = "aws:lb/listener:Listener"

@@ -1,7 +1,7 @@
 """Offline stand-in for ``pulumi preview``: runs the program under the mock engine and prints what it would
 create, grouped by component, plus the stack outputs (secrets masked).
 
-Usage: ``python -m tests.infra.preview [dev|prod ...]`` (default: both stacks). Exits non-zero if the program
+Usage: ``python -m tools.plan.preview [dev|prod ...]`` (default: both stacks). Exits non-zero if the program
 fails, e.g. on invalid configuration.
 """
 
@@ -11,7 +11,7 @@ import json
 import sys
 from collections import Counter, defaultdict
 
-from tests.infra.harness import STACKS, ProgramFailed, execute
+from tools.plan.harness import STACKS, ProgramFailed, execute
 
 
 def render(stack: str) -> str:

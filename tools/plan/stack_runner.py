@@ -1,6 +1,6 @@
 """Runs the real ``__main__.py`` for one stack under the mock engine and writes what it registered as JSON.
 
-Each stack runs in its own interpreter (``python -m tests.infra.stack_runner``) because the Pulumi runtime
+Each stack runs in its own interpreter (``python -m tools.plan.stack_runner``) because the Pulumi runtime
 keeps global state (settings, root stack, config) that cannot be reset cleanly between programs.
 Usage: ``stack_runner STACK OUT.json [OVERRIDES_JSON]``; overrides map full config keys to a new raw value,
 or to null to remove the key.
@@ -19,7 +19,7 @@ import yaml
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from tests.infra.mocks import Eco2Mocks, RecordingMonitor, _plain
+from tools.plan.mocks import Eco2Mocks, RecordingMonitor, _plain
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FAKE_SSH_PRIVATE_KEY = (

@@ -22,7 +22,7 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STACKS = ("dev", "prod")
 RUN_TIMEOUT_SECONDS = 120
-RUNNER_MODULE = "tests.infra.stack_runner"
+RUNNER_MODULE = "tools.plan.stack_runner"
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ def execute(stack: str, overrides: Mapping[str, str | None] | None = None) -> Pr
             [
                 sys.executable,
                 "-m",
-                "tests.infra.stack_runner",
+                "tools.plan.stack_runner",
                 stack,
                 str(out),
                 json.dumps(dict(overrides or {})),
@@ -112,7 +112,11 @@ def execute(stack: str, overrides: Mapping[str, str | None] | None = None) -> Pr
             capture_output=True,
             text=True,
             timeout=RUN_TIMEOUT_SECONDS,
-            env={**os.environ, "PYTHONPATH": str(REPO_ROOT), "PULUMI_TEST_MODE": "true"},
+            env={
+                **os.environ,
+                "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "platform")]),
+                "PULUMI_TEST_MODE": "true",
+            },
             check=False,
         )
         if completed.returncode != 0 or not out.exists():
