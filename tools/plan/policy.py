@@ -1,4 +1,4 @@
-"""Run the policy pack (policy/) in-process, over properties shaped exactly as the analyzer server shapes them.
+"""Run the policy pack (policy/) in-process, over properties shaped exactly as the analyzer server does.
 
 The server wraps every property bag in pulumi-policy's unknown-checking proxy and links stack resources
 by URN; doing the same here means a rule that only works on plain dicts fails here too. ``make plan`` runs
@@ -158,7 +158,7 @@ def _default_aws_provider(stack: str) -> PolicyProviderResource:
 
 
 def program_violations(stack: str, resources: Sequence[CapturedResource]) -> list[str]:
-    """``[policy] message`` for every violation of every resource and stack policy over a program run.
+    """``[policy-name] message`` for every violation of every resource and stack policy over a program run.
 
     Each resource is checked with its provider as the engine passes it: an explicit provider with its captured
     inputs, else for AWS resources the default provider built from the stack's ``aws:*`` config.
