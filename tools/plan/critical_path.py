@@ -41,6 +41,17 @@ class DurationTable:
     def load(cls, path: Path = DURATIONS_FILE) -> DurationTable:
         return cls(yaml.safe_load(path.read_text(encoding="utf-8")))
 
+    def entries(self) -> list[Mapping[str, Any]]:
+        """Every entry of the table (each has ``seconds`` and ``source``)."""
+        table = self._table
+        return [
+            table["default"],
+            *(table.get("commands") or []),
+            *(table.get("releases") or {}).values(),
+            *(table.get("types") or {}).values(),
+            *(table.get("prefixes") or {}).values(),
+        ]
+
     def lookup(self, resource: CapturedResource) -> Duration:
         if not resource.custom:
             return Duration(0, "component", "components take no time")
