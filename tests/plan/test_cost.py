@@ -8,7 +8,7 @@ import yaml
 from tests.plan.synthetic import captured, kubernetes, urn
 from tools.plan import cost
 from tools.plan.cli import build, kubernetes_minor
-from tools.plan.harness import STACKS, run_stack
+from tools.plan.harness import STACKS, CapturedResource, run_stack
 from tools.plan.stack_runner import REPO_ROOT
 
 PRICES = {
@@ -36,7 +36,7 @@ SUBNET = "aws:ec2/subnet:Subnet"
 INSTANCE = "aws:ec2/instance:Instance"
 
 
-def synthetic_run():
+def synthetic_run() -> list[CapturedResource]:
     public, private = urn(SUBNET, "public"), urn(SUBNET, "private")
     bucket = urn("aws:s3/bucket:Bucket", "images")
     return [

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.plan.synthetic import captured, deployment, installation, kubernetes
 from tools.plan import crds, schemas, validation
 from tools.plan.cli import kubernetes_minor
-from tools.plan.harness import STACKS, run_stack
+from tools.plan.harness import STACKS, CapturedResource, run_stack
 from tools.plan.objects import is_kubernetes_object
 
 MINOR = "1.34"
@@ -17,7 +19,7 @@ SERVICE_MONITOR = "kubernetes:monitoring.coreos.com/v1:ServiceMonitor"
 RELEASE = "kubernetes:helm.sh/v3:Release"
 
 
-def findings_of(*resources):
+def findings_of(*resources: CapturedResource) -> list[str]:
     return [str(finding) for finding in validation.check(resources, MINOR).findings]
 
 
@@ -93,7 +95,7 @@ def test_a_cluster_scoped_custom_resource_takes_no_namespace() -> None:
 
 
 def test_a_service_monitor_is_checked_against_its_crd() -> None:
-    monitor = {
+    monitor: dict[str, Any] = {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "ServiceMonitor",
         "metadata": {"name": "auth", "namespace": "eco2"},
@@ -197,7 +199,7 @@ GOOD_RELEASE = {
         pytest.param({"chart": "oci://ghcr.io/eco2/charts/x", "repositoryOpts": None}, [], id="oci"),
     ],
 )
-def test_helm_releases_are_pinned(changes, reported) -> None:
+def test_helm_releases_are_pinned(changes: dict[str, object], reported: list[str]) -> None:
     inputs = {key: value for key, value in {**GOOD_RELEASE, **changes}.items() if value is not None}
     found = findings_of(captured(RELEASE, "calico", inputs))
     assert len(found) == len(reported)
