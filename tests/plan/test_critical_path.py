@@ -87,3 +87,19 @@ def test_every_duration_in_the_repo_table_states_its_source() -> None:
     for entry in DurationTable.load().entries():
         assert entry["seconds"] >= 0
         assert len(entry["source"]) > 10, entry
+
+
+def test_skip_await_takes_the_apply_time_only() -> None:
+    table = DurationTable(
+        {
+            "default": {"seconds": 1, "source": "test"},
+            "skip_await": {"seconds": 3, "source": "test"},
+            "types": {"kubernetes:apps/v1:Deployment": {"seconds": 90, "source": "test"}},
+            "releases": {"default": {"seconds": 100, "source": "test"}},
+        }
+    )
+    annotated = {"metadata": {"annotations": {"pulumi.com/skipAwait": "true"}}}
+    waiting = captured("kubernetes:apps/v1:Deployment", "waits", {"metadata": {}})
+    skipping = captured("kubernetes:apps/v1:Deployment", "skips", annotated)
+    release = captured("kubernetes:helm.sh/v3:Release", "release", {"skipAwait": True})
+    assert [table.lookup(r).seconds for r in (waiting, skipping, release)] == [90, 3, 3]

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from tools.plan import cost, critical_path, report, schemas, validation
+from tools.plan import cost, crds, critical_path, report, schemas, validation
 from tools.plan.crds import CRD_DIR
 from tools.plan.harness import REPO_ROOT, STACKS, ProgramFailed, ProgramRun, execute, run_stack
 from tools.plan.policy import load_pack, program_violations
@@ -79,6 +79,12 @@ def _run(stack: str, overrides: Mapping[str, str | None]) -> ProgramRun:
         raise PlanError(f"stack {stack}: program failed: {lines[-1] if lines else 'no output'}") from None
 
 
+def _warm_up() -> None:
+    """Load the CRDs and the policy pack while the programs run in their subprocesses."""
+    crds.catalogue()
+    load_pack()
+
+
 def _overrides(pairs: Sequence[str]) -> dict[str, str | None]:
     overrides: dict[str, str | None] = {}
     for pair in pairs:
@@ -122,6 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with ThreadPoolExecutor(max_workers=len(stacks)) as pool:
         # The program runs in one subprocess per stack; run them side by side.
         runs = {stack: pool.submit(_run, stack, overrides) for stack in stacks}
+        _warm_up()
         for stack in stacks:
             try:
                 minor = kubernetes_minor(stack, overrides)

@@ -23,6 +23,7 @@ from tools.plan.harness import CapturedResource
 DURATIONS_FILE = Path(__file__).with_name("durations.yaml")
 COMMAND = "command:remote:Command"
 RELEASE = "kubernetes:helm.sh/v3:Release"
+SKIP_AWAIT = "pulumi.com/skipAwait"
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class DurationTable:
         table = self._table
         return [
             table["default"],
+            *([table["skip_await"]] if "skip_await" in table else []),
             *(table.get("commands") or []),
             *(table.get("releases") or {}).values(),
             *(table.get("types") or {}).values(),
@@ -56,6 +58,8 @@ class DurationTable:
         if not resource.custom:
             return Duration(0, "component", "components take no time")
         table = self._table
+        if _skips_await(resource) and "skip_await" in table:
+            return _duration(table["skip_await"], "skip_await")
         if resource.type_ == COMMAND:
             for entry in table.get("commands") or []:
                 if fnmatch.fnmatchcase(resource.name, entry["pattern"]):
@@ -73,6 +77,17 @@ class DurationTable:
             if resource.type_.startswith(prefix):
                 return _duration(entry, f"prefixes[{prefix}]")
         return _duration(table["default"], "default")
+
+
+def _skips_await(resource: CapturedResource) -> bool:
+    """A Kubernetes resource annotated ``pulumi.com/skipAwait: "true"``, or a release with ``skipAwait``."""
+    if resource.type_ == RELEASE:
+        return resource.inputs.get("skipAwait") is True
+    if not resource.type_.startswith("kubernetes:"):
+        return False
+    metadata = resource.inputs.get("metadata")
+    annotations = metadata.get("annotations") if isinstance(metadata, dict) else None
+    return isinstance(annotations, dict) and str(annotations.get(SKIP_AWAIT)).lower() == "true"
 
 
 def _duration(entry: Mapping[str, Any], rule: str) -> Duration:
