@@ -33,7 +33,7 @@ def test_the_plan_folder_holds_plan_json_and_one_manifest_per_object(tmp_path: P
     assert "== plan dev (Kubernetes 1.34) ==" in out
     assert "eco2:infra:Cluster cluster" in out
     assert "7 × aws:ec2/instance:Instance" in out
-    assert "kubeconfig: \"[secret]\"" in out
+    assert 'kubeconfig: "[secret]"' in out
     assert "BEGIN" not in out, "no private key or certificate is printed"
     assert "monthly cost estimate" in out
     assert "stand-up time (critical path)" in out
