@@ -28,6 +28,7 @@ def test_the_plan_folder_holds_plan_json_and_one_manifest_per_object(tmp_path: P
     assert namespace["metadata"]["name"] == "eco2"
     assert plan["cost"]["totalMonthly"] > 0
     assert plan["criticalPath"]["steps"]
+    assert plan["criticalPath"]["goalMinutes"] == 15
     assert plan["outputs"]["kubeconfig"] == "[secret]"
     out = capsys.readouterr().out
     assert "== plan dev (Kubernetes 1.34) ==" in out

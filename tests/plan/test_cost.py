@@ -98,11 +98,12 @@ def synthetic_run() -> list[CapturedResource]:
                 "values": {
                     "prometheus": {
                         "prometheusSpec": {
+                            "replicas": 2,
                             "storageSpec": {
                                 "volumeClaimTemplate": {
                                     "spec": {"resources": {"requests": {"storage": "50Gi"}}}
                                 }
-                            }
+                            },
                         }
                     },
                     "grafana": {"persistence": {"enabled": True, "size": "1Gi"}},
@@ -120,8 +121,8 @@ def test_each_line_is_quantity_times_the_table() -> None:
         # 20 + 30 + the 8 GiB default root of "inner"
         "EBS gp3 node volumes": (58, 0.5),
         "EBS gp3 IOPS above 3000": (1000, 0.01),
-        # 2 × 10 Gi + 5 Gi + 50 Gi + 1 Gi
-        "EBS gp3 PersistentVolumeClaims": (76, 0.5),
+        # 2 × 10 Gi + 5 Gi + 2 × 50 Gi (Prometheus replicas) + 1 Gi
+        "EBS gp3 PersistentVolumeClaims": (126, 0.5),
         "ALB hours": (1, 2.0),
         "ALB LCUs": (2, 1.0),
         # the EIP, the worker's own address (the master's is replaced by the EIP), two ALB subnets
@@ -132,7 +133,7 @@ def test_each_line_is_quantity_times_the_table() -> None:
         "S3 requests images": (pytest.approx(1024 * 30.42 / 1000), 0.005 + 5 * 0.001),
     }
     assert estimate.findings == ()
-    expected = 30 + 29 + 10 + 38 + 2 + 2 + 2 + 0.5 + 0.2 + 1024 * 30.42 / 1000 * 0.01
+    expected = 30 + 29 + 10 + 63 + 2 + 2 + 2 + 0.5 + 0.2 + 1024 * 30.42 / 1000 * 0.01
     assert estimate.total == pytest.approx(expected)
     assert estimate.as_json()["totalMonthly"] == round(expected, 2)
 

@@ -67,7 +67,11 @@ def build(
         policy_violations=tuple(program_violations(stack, run.resources)),
         cost=cost.estimate(run.resources, prices or cost.load_prices()),
         path=critical_path.critical_path(run.resources, durations),
-        goals={key: goals[key] for key in ("goal_minutes", "reference_minutes") if key in goals},
+        goals={
+            "goalMinutes": goals.get("goal_minutes"),
+            "referenceMinutes": goals.get("reference_minutes"),
+            "referenceSource": goals.get("reference_source"),
+        },
     )
 
 

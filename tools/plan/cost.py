@@ -212,26 +212,27 @@ def _volumes(
     return lines
 
 
-def _release_claims(values: Any, path: str = "values") -> list[tuple[str, float]]:
-    """(path, GiB) of every PVC a chart's values ask for: ``volumeClaimTemplate`` blocks (× a sibling
-    ``replicas``) and ``persistence: {enabled: true, size: ...}`` blocks."""
+def _release_claims(values: Any, path: str = "values", replicas: int = 1) -> list[tuple[str, float]]:
+    """(path, GiB) of every PVC a chart's values ask for: ``volumeClaimTemplate`` blocks (× the nearest
+    enclosing ``replicas``, as in ``prometheusSpec: {replicas, storageSpec: {volumeClaimTemplate}}``) and
+    ``persistence: {enabled: true, size: ...}`` blocks."""
     found: list[tuple[str, float]] = []
     if isinstance(values, dict):
+        replicas = values["replicas"] if isinstance(values.get("replicas"), int) else replicas
         template = values.get("volumeClaimTemplate")
         if isinstance(template, dict):
             storage = template.get("spec", {}).get("resources", {}).get("requests", {}).get("storage")
             if storage is not None:
-                replicas = values["replicas"] if isinstance(values.get("replicas"), int) else 1
                 found.append((f"{path}.volumeClaimTemplate", gibibytes(storage) * replicas))
         persistence = values.get("persistence")
         if isinstance(persistence, dict) and persistence.get("enabled") is True and persistence.get("size"):
             found.append((f"{path}.persistence", gibibytes(persistence["size"])))
         for key, item in values.items():
             if key not in ("volumeClaimTemplate", "persistence"):
-                found += _release_claims(item, f"{path}.{key}")
+                found += _release_claims(item, f"{path}.{key}", replicas)
     elif isinstance(values, list):
         for index, item in enumerate(values):
-            found += _release_claims(item, f"{path}[{index}]")
+            found += _release_claims(item, f"{path}[{index}]", replicas)
     return found
 
 

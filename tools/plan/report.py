@@ -39,7 +39,7 @@ class StackPlan:
     cost: CostEstimate
     path: CriticalPath
     goals: dict[str, Any]
-    """``goal_minutes``, ``reference_minutes`` of the stand-up time (tools/plan/durations.yaml)."""
+    """``goalMinutes``, ``referenceMinutes``, ``referenceSource`` of the stand-up time (durations.yaml)."""
 
     @property
     def findings(self) -> tuple[Finding, ...]:
@@ -132,8 +132,8 @@ def render(plan: StackPlan, folder: Path | None = None) -> str:
     lines.append(f"  {'total':<34} {'':>9} {'':<13}   {'':>8}   {cost.total:8.2f}{seeds}")
 
     path = plan.path
-    goal = plan.goals.get("goal_minutes")
-    seeds_minutes = plan.goals.get("reference_minutes")
+    goal = plan.goals.get("goalMinutes")
+    seeds_minutes = plan.goals.get("referenceMinutes")
     lines.append(
         f"stand-up time (critical path): {path.total_seconds / 60:.1f} min"
         + (f" (goal ≤ {goal} min; seeds {seeds_minutes} min)" if goal else "")
