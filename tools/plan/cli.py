@@ -101,12 +101,11 @@ def _overrides(pairs: Sequence[str]) -> dict[str, str | None]:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m tools.plan", description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "stacks", nargs="*", choices=[[], *STACKS], metavar="STACK", help="dev, prod (default: both)"
-    )
+    parser.add_argument("stacks", nargs="*", metavar="STACK", help="dev, prod (default: both)")
     parser.add_argument(
         "--out",
         type=Path,
+        metavar="DIR",
         help="folder for <stack>/plan.json and manifests (default: $PLAN_OUT or .local/plan)",
     )
     parser.add_argument(
@@ -123,6 +122,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     stacks: list[str] = list(dict.fromkeys(args.stacks)) or list(STACKS)
+    unknown = [stack for stack in stacks if stack not in STACKS]
+    if unknown:
+        parser.error(f"unknown stack {', '.join(unknown)}; expected {' or '.join(STACKS)}")
     try:
         overrides = _overrides(args.config)
     except argparse.ArgumentTypeError as error:
