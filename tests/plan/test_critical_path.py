@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from tests.plan.synthetic import captured, urn
 from tools.plan.critical_path import DurationTable, critical_path
+from tools.plan.harness import STACKS, run_stack
 
 TABLE = DurationTable(
     {
@@ -103,3 +106,15 @@ def test_skip_await_takes_the_apply_time_only() -> None:
     skipping = captured("kubernetes:apps/v1:Deployment", "skips", annotated)
     release = captured("kubernetes:helm.sh/v3:Release", "release", {"skipAwait": True})
     assert [table.lookup(r).seconds for r in (waiting, skipping, release)] == [90, 3, 3]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_real_graph_has_a_contiguous_path_through_the_bootstrap(stack: str) -> None:
+    resources = run_stack(stack).resources
+    path = critical_path(resources, DurationTable.load())
+    names = [step.name for step in path.steps]
+    assert names.index("kubeadm-init") < names.index("join-command")
+    assert any(name.startswith("kubeadm-join-") for name in names[names.index("join-command") :])
+    for before, after in itertools.pairwise(path.steps):
+        assert after.start == before.finish, (before, after)
+    assert path.total_seconds == path.steps[-1].finish
