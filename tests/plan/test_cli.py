@@ -23,9 +23,12 @@ def test_the_plan_folder_holds_plan_json_and_one_manifest_per_object(tmp_path: P
     assert plan["counts"]["kubernetesObjects"] == len(plan["objects"]) > 0
     written = sorted(path.name for path in (folder / "manifests").iterdir())
     assert written == sorted(Path(item["file"]).name for item in plan["objects"])
-    namespace = json.loads((folder / "manifests" / "Namespace._cluster.eco2.json").read_text())
-    assert namespace["kind"] == "Namespace"
-    assert namespace["metadata"]["name"] == "eco2"
+    for item in plan["objects"]:
+        manifest = json.loads((folder / item["file"]).read_text())
+        assert (manifest["apiVersion"], manifest["kind"]) == (item["apiVersion"], item["kind"])
+        assert item["file"] == f"manifests/{item['kind']}.{item['namespace']}.{item['name']}.json"
+        if not item["autonamed"]:
+            assert manifest["metadata"]["name"] == item["name"]
     assert plan["cost"]["totalMonthly"] > 0
     assert plan["criticalPath"]["steps"]
     assert plan["criticalPath"]["goalMinutes"] == 15
