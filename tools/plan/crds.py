@@ -109,6 +109,15 @@ def _validator(crd_dir: Path, group: str, kind: str, version: str) -> jsonschema
     return jsonschema.validators.Draft7Validator(schema)
 
 
+def validator_for(api_version: str, kind: str, crd_dir: Path = CRD_DIR) -> jsonschema.protocols.Validator:
+    """The closed schema of ``kind`` in ``api_version`` (LookupError without a CRD serving that version)."""
+    group, _, version = api_version.rpartition("/")
+    crd = catalogue(crd_dir).get((group, kind))
+    if crd is None or not crd.versions.get(version, {}).get("served", False):
+        raise LookupError(f"no CRD in {crd_dir} serves {api_version} {kind}")
+    return _validator(crd_dir, group, kind, version)
+
+
 def validate(
     manifest: dict[str, Any], group: str, version: str, kind: str, subject: str, crd_dir: Path = CRD_DIR
 ) -> list[Finding]:
