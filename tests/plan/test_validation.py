@@ -8,7 +8,7 @@ import pytest
 
 from tests.plan.synthetic import captured, deployment, installation, kubernetes
 from tools.plan import crds, schemas, validation
-from tools.plan.cli import kubernetes_minor
+from tools.plan.build import kubernetes_minor
 from tools.plan.harness import STACKS, CapturedResource, run_stack
 from tools.plan.objects import is_kubernetes_object
 
