@@ -5,6 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
+from eco2_platform.workloads.deploy import deploy_workloads
 from infra.components.cluster import Cluster, ClusterArgs
 from infra.components.edge import Edge, EdgeArgs
 from infra.components.iam import Iam, IamArgs
@@ -12,7 +13,7 @@ from infra.components.network import Network, NetworkArgs
 from infra.components.nodes import Nodes, NodesArgs
 from infra.components.security import Group, Security, SecurityArgs
 from infra.components.storage import Storage, StorageArgs
-from infra.config import load_config, load_ssh_private_key
+from infra.config import load_app_secrets, load_config, load_ssh_private_key
 from infra.ports import API_ROUTES
 from infra.roles import API_ROLE
 
@@ -64,8 +65,17 @@ def deploy() -> None:
         ),
     )
 
+    app = deploy_workloads(
+        config,
+        provider=cluster.provider,
+        bucket_name=storage.bucket.bucket,
+        app_secrets=load_app_secrets(),
+        scheduling_ready=[],  # the CNI (Calico) component's readiness, once the platform layer has one
+        monitoring_ready=[],  # the monitoring stack that installs the PodMonitor CRD
+    )
+
     pulumi.export("kubeconfig", cluster.kubeconfig)
-    pulumi.export("appNamespace", cluster.app_namespace.metadata.name)
+    pulumi.export("appNamespace", app.namespaces.app.metadata.name)
     pulumi.export("albDnsName", edge.load_balancer.dns_name)
     pulumi.export("imageBucketName", storage.bucket.bucket)
     pulumi.export("region", config.region)

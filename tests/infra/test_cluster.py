@@ -131,6 +131,7 @@ def test_provider_uses_the_public_kubeconfig_and_a_stable_identity(stack):
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_app_namespace_is_a_valid_manifest(stack):
-    (namespace,) = of_type(run_program(stack), "kubernetes:core/v1:Namespace")
+    namespaces = of_type(run_program(stack), "kubernetes:core/v1:Namespace")
+    (namespace,) = [item for item in namespaces if "eco2:infra:Cluster" in item.urn]
     assert namespace.inputs["metadata"]["name"] == "eco2"
     kubernetes_validate.validate(namespace.inputs, "1.34", strict=True)
