@@ -17,7 +17,6 @@ from apps.core.queue_table import WORK_QUEUE_NAMES
 from eco2_platform.namespaces import APP_NAMESPACE, DATA_NAMESPACE
 from eco2_platform.workloads.app_pod import APP_SCRATCH, APP_UID, HOME
 from eco2_platform.workloads.workers import WORKER_GROUPS
-from infra.config import parse_config
 from infra.ports import API_ROUTES, CONTAINER_PORT, HEALTH_CHECK_PATH, WORKER_METRICS_PORT
 from infra.roles import ROLES
 from tests.support.kubernetes import (
@@ -31,6 +30,7 @@ from tests.support.kubernetes import (
     validate,
     workloads,
 )
+from tests.support.stack_config import parsed, raw_config
 from tools.plan.harness import STACKS, by_name, of_type, run_program, transitive_dependencies
 from tools.plan.stack_runner import REPO_ROOT, stack_config
 
@@ -40,10 +40,7 @@ activeDeadlineSeconds bounds them instead."""
 
 
 def kubernetes_minor(stack: str) -> str:
-    raw = {
-        key.split(":", 1)[1]: value for key, value in stack_config(stack).items() if key.startswith("eco2:")
-    }
-    return parse_config(raw, project="eco2", stack=stack, region="ap-northeast-2").kubernetes_minor
+    return parsed(raw_config(stack), stack).kubernetes_minor
 
 
 @pytest.mark.parametrize("stack", STACKS)
