@@ -222,8 +222,8 @@ def test_the_program_stops_on_an_unknown_node_role():
 def test_project_file_declares_every_plain_key_the_program_reads():
     project = yaml.safe_load((REPO_ROOT / "Pulumi.yaml").read_text())
     assert project["runtime"]["name"] == "python"
-    # eco2:nodes is a structured object; Pulumi's typed project config covers scalars and arrays only.
-    assert set(project["config"]) == set(PLAIN_KEYS) - {"nodes"}
+    # eco2:nodes and eco2:workloads are structured objects; typed project config covers scalars and arrays.
+    assert set(project["config"]) == set(PLAIN_KEYS) - {"nodes", "workloads"}
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])

@@ -146,6 +146,10 @@ class Eco2Mocks(pulumi.runtime.Mocks):
             outputs["bucketRegionalDomainName"] = f"{outputs['bucket']}.s3.ap-northeast-2.amazonaws.com"
         elif typ == "random:index/randomPassword:RandomPassword":
             outputs["result"] = _fake_secret(args.name, int(inputs.get("length", 32)))
+        elif typ == "tls:index/privateKey:PrivateKey":
+            body = _fake_secret(args.name, 64)
+            outputs["privateKeyPem"] = f"-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----\n"
+            outputs["publicKeyPem"] = f"-----BEGIN PUBLIC KEY-----\n{body[::-1]}\n-----END PUBLIC KEY-----\n"
         elif typ == "command:remote:Command":
             outputs["stdout"] = self._command_stdout(args.name)
             outputs["stderr"] = ""
