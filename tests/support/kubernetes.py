@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from functools import cache
-from pathlib import Path
 from typing import Any
 
-import jsonschema
-import kubernetes_validate
-import yaml
-
+from tools.plan import crds, schemas
 from tools.plan.harness import CapturedResource
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-CRD_DIR = REPO_ROOT / "platform" / "crds"
 K8S_PREFIX = "kubernetes:"
 POD_SPEC_KINDS = {"Deployment", "StatefulSet", "Job"}
 
 
 def kubernetes_objects(resources: Iterable[CapturedResource]) -> list[CapturedResource]:
-    """Every Kubernetes object: not the provider, nor a Helm release (a release has no manifest of its own)."""
+    """Every Kubernetes object: not the provider, nor a Helm release (it has no manifest of its own)."""
     return [r for r in resources if r.custom and r.type_.startswith(K8S_PREFIX) and "kind" in r.inputs]
 
 
@@ -56,27 +49,11 @@ def env_of(container: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {item["name"]: item for item in container.get("env", [])}
 
 
-@cache
-def _crd_schemas() -> dict[tuple[str, str], dict[str, Any]]:
-    """(apiVersion, kind) → openAPIV3Schema of every CRD kept in platform/crds."""
-    schemas = {}
-    for path in sorted(CRD_DIR.glob("*.yaml")):
-        for document in yaml.safe_load_all(path.read_text()):
-            if not document or document.get("kind") != "CustomResourceDefinition":
-                continue
-            spec = document["spec"]
-            for version in spec["versions"]:
-                key = (f"{spec['group']}/{version['name']}", spec["names"]["kind"])
-                schemas[key] = version["schema"]["openAPIV3Schema"]
-    return schemas
-
-
 def validate(manifest: dict[str, Any], kubernetes_minor: str) -> None:
-    """Raise if ``manifest`` does not match its schema: the Kubernetes OpenAPI for built-in kinds, the CRD's
-    openAPIV3Schema for custom resources."""
-    key = (manifest["apiVersion"], manifest["kind"])
-    schema = _crd_schemas().get(key)
-    if schema is not None:
-        jsonschema.validate(manifest, schema)
-        return
-    kubernetes_validate.validate(manifest, kubernetes_minor, strict=True)
+    """Raise ``jsonschema.ValidationError`` if ``manifest`` does not match its schema, as ``make plan`` checks
+    it: the strict Kubernetes OpenAPI for built-in kinds, the closed CRD schema for custom resources."""
+    api_version, kind_ = str(manifest["apiVersion"]), str(manifest["kind"])
+    if schemas.is_built_in(kubernetes_minor, api_version, kind_):
+        schemas.validator(kubernetes_minor, api_version, kind_).validate(manifest)
+    else:
+        crds.validator_for(api_version, kind_).validate(manifest)
