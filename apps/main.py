@@ -18,6 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session
 
+from apps.auth.exceptions import IdentityError, identity_error_handler
 from apps.core.db import get_engine
 from apps.core.queue import celery_app, declare_topology
 from apps.waste.exceptions import ScanError, scan_error_handler
@@ -68,6 +69,7 @@ def create_app(domains: Iterable[str]) -> FastAPI:
         module = importlib.import_module(DOMAIN_ROUTERS[domain])
         app.include_router(module.router, prefix=f"{API_PREFIX}/{domain}")
     app.add_exception_handler(ScanError, scan_error_handler)
+    app.add_exception_handler(IdentityError, identity_error_handler)
     app.add_exception_handler(PoolTimeout, database_busy_handler)
 
     @app.get("/healthz", include_in_schema=False)

@@ -36,6 +36,8 @@ ANALYSIS_TASK_BY_QUEUE = {
 TASK_QUEUES = {
     **{task: queue for queue, task in ANALYSIS_TASK_BY_QUEUE.items()},
     "waste.sweep_stuck_jobs": QueueName.LOW_PRIORITY,
+    "users.purge_account": QueueName.LOW_PRIORITY,
+    "users.sweep_deleted_accounts": QueueName.LOW_PRIORITY,
 }
 
 
@@ -71,7 +73,7 @@ def declare_topology(connection: Connection) -> None:
 
 
 def create_celery(settings: Settings) -> Celery:
-    app = Celery("eco2", broker=settings.broker_url, include=["apps.waste.tasks"])
+    app = Celery("eco2", broker=settings.broker_url, include=["apps.waste.tasks", "apps.users.tasks"])
     app.conf.update(
         task_queues=WORK_QUEUES,
         task_default_queue=QueueName.DEFAULT.value,
