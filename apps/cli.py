@@ -1,4 +1,5 @@
-"""`ecoeco`: run services and workers, migrate, sign in, scan a photo against a running stack, re-drive dead jobs."""
+"""`ecoeco`: run services and workers, migrate, sign in, scan a photo against a running stack, re-drive dead
+jobs."""
 
 from __future__ import annotations
 
@@ -108,7 +109,11 @@ def login(api: str, subject: str, nickname: str | None, path: Path) -> str:
     with httpx.Client(base_url=api, timeout=30) as client:
         response = client.post("/api/v1/auth/local/token", json={"subject": subject, "nickname": nickname})
     if response.status_code != 200:
-        detail = response.json().get("detail") if response.headers.get("content-type") == "application/json" else ""
+        detail = (
+            response.json().get("detail")
+            if response.headers.get("content-type") == "application/json"
+            else ""
+        )
         raise ScanFailed(f"sign-in refused ({response.status_code}): {detail or response.text[:200]}")
     _save_credentials(path, api, response.json())
     return str(response.json()["user_id"])
@@ -260,10 +265,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     login_parser.add_argument("--api", default=DEFAULT_API)
     login_parser.add_argument(
-        "--subject", default=f"cli-{getpass.getuser()}", help="who you are to the local provider (same → same user)"
+        "--subject",
+        default=f"cli-{getpass.getuser()}",
+        help="who you are to the local provider (same → same user)",
     )
     login_parser.add_argument("--nickname")
-    login_parser.add_argument("--credentials", type=Path, help="where to keep the tokens (default: ~/.config/ecoeco)")
+    login_parser.add_argument(
+        "--credentials", type=Path, help="where to keep the tokens (default: ~/.config/ecoeco)"
+    )
     login_parser.set_defaults(handler=_login)
 
     scan_parser = commands.add_parser("scan", help="scan a photo against a running stack")

@@ -6,8 +6,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class NativeSignIn(BaseModel):
-    """What the app got from the provider's SDK: Google and Kakao an `id_token` (and the `nonce` the app sent),
-    Naver an `access_token`. The local provider takes a `subject` (and a `nickname`)."""
+    """What the app got from the provider's SDK: Google and Kakao an `id_token` (and the `nonce` the app
+    sent), Naver an `access_token`. The local provider takes a `subject` (and a `nickname`)."""
 
     model_config = ConfigDict(extra="forbid")
 

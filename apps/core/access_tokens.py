@@ -5,7 +5,7 @@ and carries the key's id (`kid`). A service verifies it against the public keys 
 the current key, and during a rotation the previous one. The algorithm is pinned per key id, so `alg: none`
 and HS256 tokens keyed with a public key are refused. After the signature and claims, one Redis round trip
 (MGET) asks whether the user was deleted or the session ended since the token was issued; when Redis cannot
-answer the request fails closed (the caller gets a 503 to retry), because a deleted user's token must not work.
+answer, the request fails closed (the caller gets a 503 to retry): a deleted user's token must not work.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from jwt.algorithms import OKPAlgorithm, RSAAlgorithm
 from apps.core.settings import Settings
 
 AUDIENCE = "eco2-api"
-TOKEN_TYPE = "at+jwt"  # RFC 9068 header `typ`, so no other JWT of ours passes as an access token
+TOKEN_TYPE = "at+jwt"  # noqa: S105 — RFC 9068 header `typ`, so no other JWT of ours passes as an access token
 ACCESS_COOKIE = "eco2_access"
 REFRESH_COOKIE = "eco2_refresh"
 CSRF_COOKIE = "eco2_csrf"
@@ -49,8 +49,10 @@ class VerificationKey:
     public_key: ed25519.Ed25519PublicKey | rsa.RSAPublicKey
 
     def jwk(self) -> dict[str, Any]:
-        encoder = OKPAlgorithm if self.algorithm == "EdDSA" else RSAAlgorithm
-        jwk: dict[str, Any] = encoder.to_jwk(self.public_key, as_dict=True)  # type: ignore[attr-defined]
+        if isinstance(self.public_key, ed25519.Ed25519PublicKey):
+            jwk = OKPAlgorithm.to_jwk(self.public_key, as_dict=True)
+        else:
+            jwk = RSAAlgorithm.to_jwk(self.public_key, as_dict=True)
         return {**jwk, "kid": self.kid, "alg": self.algorithm, "use": "sig"}
 
 

@@ -11,10 +11,11 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Signs access tokens in local and test runs only; deployed environments refuse to start with it.
-LOCAL_TOKEN_SIGNING_KEY = """-----BEGIN PRIVATE KEY-----
-MC4CAQAwBQYDK2VwBCIEII84I+t5JAMNz7qij+Jq64ivI2IDzilaZasIRbNZMFZW
------END PRIVATE KEY-----
-"""
+LOCAL_TOKEN_SIGNING_KEY = (
+    "-----BEGIN PRIVATE KEY-----\n"  # noqa: S105
+    "MC4CAQAwBQYDK2VwBCIEII84I+t5JAMNz7qij+Jq64ivI2IDzilaZasIRbNZMFZW\n"
+    "-----END PRIVATE KEY-----\n"
+)
 
 
 class Settings(BaseSettings):
@@ -27,14 +28,14 @@ class Settings(BaseSettings):
     redis_url: str = "redis://127.0.0.1:6379/0"
     broker_url: str = "amqp://guest:guest@127.0.0.1:5672//"
 
-    # Identity (docs/identity.md). Our access tokens: JWTs signed with an Ed25519 (EdDSA) or RSA (RS256) private
-    # key in PEM; the key id defaults to the key's RFC 7638 thumbprint. During a rotation the previous key's
-    # public half (PEM) is still accepted and published at the JWKS endpoint.
+    # Identity (docs/identity.md). Our access tokens: JWTs signed with an Ed25519 (EdDSA) or RSA (RS256)
+    # private key in PEM; the key id defaults to the key's RFC 7638 thumbprint. During a rotation the previous
+    # key's public half (PEM) is still accepted and published at the JWKS endpoint.
     token_signing_key: SecretStr = SecretStr(LOCAL_TOKEN_SIGNING_KEY)
     token_signing_key_id: str | None = None
     token_previous_public_key: str | None = None
     token_previous_key_id: str | None = None
-    token_issuer: str = "eco2"
+    token_issuer: str = "eco2"  # noqa: S105 (the `iss` claim)
     access_token_ttl_seconds: int = Field(default=900, ge=60, le=3600)
     refresh_token_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=3600)
     # Browser sessions: HttpOnly cookies (+ a readable CSRF cookie for the double-submit check).
@@ -46,7 +47,8 @@ class Settings(BaseSettings):
     # Sign-in, callback and token endpoints: per client IP, GCRA in Redis.
     auth_rate_limit_per_minute: int = Field(default=30, ge=1)
     auth_rate_limit_burst: int = Field(default=10, ge=1)
-    # The local sign-in provider (no provider keys needed): on in local and test unless disabled; refused elsewhere.
+    # The local sign-in provider (no provider keys needed): on in local and test unless disabled; refused
+    # in dev and prod.
     local_sign_in: bool | None = None
     # Social providers: a provider is offered when its client id and secret are set.
     google_client_id: str | None = None
@@ -62,7 +64,7 @@ class Settings(BaseSettings):
     naver_client_id: str | None = None
     naver_client_secret: SecretStr | None = None
     naver_authorize_url: str = "https://nid.naver.com/oauth2.0/authorize"
-    naver_token_url: str = "https://nid.naver.com/oauth2.0/token"
+    naver_token_url: str = "https://nid.naver.com/oauth2.0/token"  # noqa: S105
     naver_userinfo_url: str = "https://openapi.naver.com/v1/nid/me"
 
     # S3: in AWS the regional endpoint and the node's instance role (all three unset); locally the embedded

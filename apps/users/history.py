@@ -90,7 +90,7 @@ def scan_stats(session: Session, user_id: uuid.UUID, now: datetime | None = None
     scans = session.exec(select(func.count()).select_from(AnalysisJob).where(mine)).one()
     rows: list[Any] = list(
         session.exec(
-            select(CATEGORY, func.count())  # type: ignore[call-overload]
+            select(CATEGORY, func.count())
             .where(mine, col(AnalysisJob.status) == JobStatus.SUCCEEDED.value)
             .group_by(CATEGORY)
         ).all()

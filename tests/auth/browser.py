@@ -59,7 +59,7 @@ class Browser:
         return response.headers["location"]
 
     def consent(self, authorization_url: str) -> str:
-        """The person signs in at the provider; returns the API callback path (with query) it sends them to."""
+        """The person signs in at the provider; returns the API callback path (and query) it sends them to."""
         response = httpx.get(authorization_url, follow_redirects=False)
         assert response.status_code == 302, response.text
         location = urlsplit(response.headers["location"])

@@ -39,16 +39,18 @@ def _pem(key: ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey) -> str:
 
 
 def _public_pem(key: ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey) -> str:
-    return key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
 
 
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def _me(api: httpx.Client | TestClient, token: str) -> httpx.Response:
+def _me(api: httpx.Client | TestClient, token: str) -> Any:
     return api.get("/api/v1/users/me", headers={"Authorization": f"Bearer {token}"})
 
 
@@ -57,7 +59,14 @@ def test_the_jwks_endpoint_publishes_the_signing_key(api: httpx.Client) -> None:
     assert response.status_code == 200 and "max-age" in response.headers["cache-control"]
     (key,) = response.json()["keys"]
     ring = key_ring(get_settings())
-    assert key == {**key, "kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig", "kid": ring.current.kid}
+    assert key == {
+        **key,
+        "kty": "OKP",
+        "crv": "Ed25519",
+        "alg": "EdDSA",
+        "use": "sig",
+        "kid": ring.current.kid,
+    }
     assert key["kid"] == thumbprint(ring.current.public_key)
     token = sign_in(api).access_token
     verified = jwt.decode(
@@ -82,14 +91,18 @@ def test_a_rotation_publishes_both_keys_and_accepts_tokens_of_either(api: httpx.
         update={
             "token_signing_key": old_settings.token_signing_key.__class__(_pem(new_key)),
             "token_previous_public_key": _public_pem(
-                serialization.load_pem_private_key(old_settings.token_signing_key.get_secret_value().encode(), None)  # type: ignore[arg-type]
+                serialization.load_pem_private_key(
+                    old_settings.token_signing_key.get_secret_value().encode(), None
+                )  # type: ignore[arg-type]
             ),
         }
     )
     with _gateway(rotated) as client:
         keys = client.get("/api/v1/auth/.well-known/jwks.json").json()["keys"]
         assert [key["alg"] for key in keys] == ["RS256", "EdDSA"]
-        new = client.post("/api/v1/auth/local/token", json={"subject": uuid.uuid4().hex}).json()["access_token"]
+        new = client.post("/api/v1/auth/local/token", json={"subject": uuid.uuid4().hex}).json()[
+            "access_token"
+        ]
         assert jwt.get_unverified_header(new)["alg"] == "RS256"
         assert _me(client, old_token).status_code == 200
         assert _me(client, new).status_code == 200
@@ -134,7 +147,9 @@ def _forged(api: httpx.Client) -> dict[str, str]:
         "expired": ours(exp=1_000_000_000, iat=999_999_000),
         "wrong-audience": ours(aud="another-api"),
         "wrong-issuer": ours(iss="someone-else"),
-        "wrong-type": jwt.encode(claims, ring.signing_key, algorithm="EdDSA", headers={"kid": ring.current.kid}),
+        "wrong-type": jwt.encode(
+            claims, ring.signing_key, algorithm="EdDSA", headers={"kid": ring.current.kid}
+        ),
         "garbage": "definitely-not-a-jwt",
     }
 
@@ -185,7 +200,8 @@ def test_revocation_outlives_every_token_issued_before_it(api: httpx.Client) -> 
     signed_in = sign_in(api)
     assert api.post("/api/v1/auth/logout", headers=signed_in.headers).status_code == 204
     client: redis.Redis = get_redis()
-    ttl = client.ttl(f"eco2:auth:revoked:session:{jwt.decode(signed_in.access_token, options={'verify_signature': False})['sid']}")
+    session_id = jwt.decode(signed_in.access_token, options={"verify_signature": False})["sid"]
+    ttl = int(client.ttl(f"eco2:auth:revoked:session:{session_id}"))  # type: ignore[arg-type]
     assert ttl > get_settings().access_token_ttl_seconds
 
 
@@ -206,4 +222,6 @@ def test_weak_or_unsupported_signing_keys_are_refused_by_settings(bits: int) -> 
     with pytest.raises(ValidationError, match="at least 2048 bits"):
         Settings(_env_file=None, token_signing_key=_pem(rsa.generate_private_key(65537, bits)))
     with pytest.raises(ValidationError, match="not an unencrypted PEM private key"):
-        Settings(_env_file=None, token_signing_key="-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----")
+        Settings(
+            _env_file=None, token_signing_key="-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----"
+        )

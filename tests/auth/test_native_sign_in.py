@@ -85,15 +85,26 @@ def _unsigned(token: str) -> str:
         (lambda fake: fake.mint_id_token(iss="https://accounts.evil.example"), "iss"),
         (lambda fake: fake.mint_id_token(key=rsa.generate_private_key(65537, 2048)), "not validly signed"),
         (
-            lambda fake: fake.mint_id_token(key=rsa.generate_private_key(65537, 2048), header={"kid": "k-other"}),
+            lambda fake: fake.mint_id_token(
+                key=rsa.generate_private_key(65537, 2048), header={"kid": "k-other"}
+            ),
             "not validly signed",
         ),
         (lambda fake: _unsigned(fake.mint_id_token()), "not validly signed"),
         (lambda fake: fake.mint_id_token(nonce="sent-by-someone-else"), "nonce"),
         (lambda fake: "not.a.jwt", "not validly signed"),
     ],
-    ids=["tampered", "expired", "wrong-audience", "wrong-issuer", "wrong-key", "unknown-key", "alg-none",
-         "wrong-nonce", "garbage"],
+    ids=[
+        "tampered",
+        "expired",
+        "wrong-audience",
+        "wrong-issuer",
+        "wrong-key",
+        "unknown-key",
+        "alg-none",
+        "wrong-nonce",
+        "garbage",
+    ],
 )
 @pytest.mark.parametrize("kind", ["google", "kakao"])
 def test_a_forged_or_stale_id_token_is_refused_and_opens_no_session(
@@ -108,6 +119,8 @@ def test_a_forged_or_stale_id_token_is_refused_and_opens_no_session(
     assert _counts() == before
 
 
-def test_an_id_token_is_required_for_oidc_providers(api: httpx.Client, providers: dict[str, FakeProvider]) -> None:
+def test_an_id_token_is_required_for_oidc_providers(
+    api: httpx.Client, providers: dict[str, FakeProvider]
+) -> None:
     response = _exchange(api, "google", access_token="ya29.something")
     assert response.status_code == 400 and "id_token" in response.json()["detail"]

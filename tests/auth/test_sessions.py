@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 from fastapi.testclient import TestClient
@@ -63,12 +65,16 @@ def test_logout_ends_the_session_at_once(api: httpx.Client) -> None:
     assert _me(api, same_user_elsewhere.access_token) == 200
 
 
-def test_cookie_sessions_need_the_csrf_token_on_writes(api: httpx.Client, providers: dict[str, FakeProvider]) -> None:
+def test_cookie_sessions_need_the_csrf_token_on_writes(
+    api: httpx.Client, providers: dict[str, FakeProvider]
+) -> None:
     browser, _ = sign_in_with(api, providers["google"])
     assert browser.get("/api/v1/users/me").status_code == 200  # reads need no CSRF token
     missing = browser.request("PATCH", "/api/v1/users/me", json={"nickname": "csrf"})
     assert missing.status_code == 403 and "X-CSRF-Token" in missing.json()["detail"]
-    wrong = browser.request("PATCH", "/api/v1/users/me", json={"nickname": "csrf"}, headers={"X-CSRF-Token": "x"})
+    wrong = browser.request(
+        "PATCH", "/api/v1/users/me", json={"nickname": "csrf"}, headers={"X-CSRF-Token": "x"}
+    )
     assert wrong.status_code == 403
 
     other, _ = sign_in_with(api, providers["google"])  # a CSRF token of another session does not fit this one
@@ -105,7 +111,7 @@ def test_sign_in_callback_and_token_endpoints_are_rate_limited_per_client() -> N
     app = create_app(["auth"])
     app.dependency_overrides[get_settings] = lambda: settings
     with TestClient(app, client=(f"rate-limit-test-{uuid.uuid4().hex}", 50000)) as client:
-        requests = {
+        requests: dict[str, Callable[[], Any]] = {
             "sign-in": lambda: client.get("/api/v1/auth/google/authorize", follow_redirects=False),
             "callback": lambda: client.get("/api/v1/auth/google/callback?code=x&state=y"),
             "token": lambda: client.post("/api/v1/auth/local/token", json={"subject": uuid.uuid4().hex}),

@@ -33,5 +33,5 @@ def user_scoped_routes(app: FastAPI, current_user: Any) -> set[tuple[str, str]]:
         (method, path)
         for path, route in api_routes(app)
         if depends_on(route.dependant, current_user)
-        for method in route.methods
+        for method in route.methods or ()
     }

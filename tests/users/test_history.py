@@ -17,11 +17,17 @@ from tests.support.identity import sign_in
 
 
 def _result(category: str | None) -> dict[str, object]:
-    classification = {"status": "confident" if category else "uncertain", "category": category, "confidence": 0.9}
+    classification = {
+        "status": "confident" if category else "uncertain",
+        "category": category,
+        "confidence": 0.9,
+    }
     return {"answer": {"classification": classification, "category_label": category, "reply": "."}}
 
 
-def _add_scan(user_id: str, created_at: datetime, category: str | None, status: JobStatus = JobStatus.SUCCEEDED) -> str:
+def _add_scan(
+    user_id: str, created_at: datetime, category: str | None, status: JobStatus = JobStatus.SUCCEEDED
+) -> str:
     with Session(get_engine()) as session:
         upload = Upload(
             user_id=uuid.UUID(user_id),
@@ -49,7 +55,10 @@ def test_history_pages_newest_first_and_filters_by_category(api: httpx.Client) -
     signed_in = sign_in(api)
     now = datetime.now(UTC)
     categories = ["recyclable/paper", "general", "recyclable/plastic", None, "recyclable/paper"]
-    ids = [_add_scan(signed_in.user_id, now - timedelta(hours=hour), category) for hour, category in enumerate(categories)]
+    ids = [
+        _add_scan(signed_in.user_id, now - timedelta(hours=hour), category)
+        for hour, category in enumerate(categories)
+    ]
     queued = _add_scan(signed_in.user_id, now + timedelta(minutes=1), None, JobStatus.QUEUED)
 
     seen: list[str] = []
@@ -80,7 +89,9 @@ def test_a_cursor_that_is_not_ours_is_a_clear_error(api: httpx.Client) -> None:
     signed_in = sign_in(api)
     response = api.get("/api/v1/users/me/scans", params={"cursor": "bm9wZQ=="}, headers=signed_in.headers)
     assert response.status_code == 400 and response.json()["code"] == "invalid_cursor"
-    assert api.get("/api/v1/users/me/scans", params={"limit": 0}, headers=signed_in.headers).status_code == 422
+    assert (
+        api.get("/api/v1/users/me/scans", params={"limit": 0}, headers=signed_in.headers).status_code == 422
+    )
 
 
 def test_stats_count_categories_share_and_streak(api: httpx.Client) -> None:
@@ -99,7 +110,13 @@ def test_stats_count_categories_share_and_streak(api: httpx.Client) -> None:
     with Session(get_engine()) as session:
         stats = scan_stats(session, uuid.UUID(signed_in.user_id), now=today + timedelta(hours=3))
     assert stats.scans == 6
-    assert stats.by_category == {"recyclable/paper": 1, "recyclable/plastic": 1, "general": 1, "food": 1, "uncertain": 1}
+    assert stats.by_category == {
+        "recyclable/paper": 1,
+        "recyclable/plastic": 1,
+        "general": 1,
+        "food": 1,
+        "uncertain": 1,
+    }
     assert stats.recyclable_share == 0.5
     # Seoul days with a scan: 10th, 9th (twice), 7th (twice), 6th → the streak from the 10th is 2 days.
     assert stats.current_streak_days == 2

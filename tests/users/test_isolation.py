@@ -22,7 +22,9 @@ def _owner_resources(api: httpx.Client, owner: SignedIn) -> dict[str, Any]:
     upload_id = upload_photo(api, owner.headers, image_bytes())
     job = api.post("/api/v1/waste/analyses", json={"upload_id": upload_id}, headers=owner.headers).json()
     spare_upload = upload_photo(api, owner.headers, image_bytes())
-    avatar = api.post("/api/v1/users/me/profile-image", json={"content_type": "image/png"}, headers=owner.headers)
+    avatar = api.post(
+        "/api/v1/users/me/profile-image", json={"content_type": "image/png"}, headers=owner.headers
+    )
     return {"job_id": job["job_id"], "spare_upload": spare_upload, "avatar_key": avatar.json()["object_key"]}
 
 
@@ -31,7 +33,9 @@ def _get_me(api: httpx.Client, owner: SignedIn, other: SignedIn, _: dict[str, An
 
 
 def _patch_me(api: httpx.Client, owner: SignedIn, other: SignedIn, found: dict[str, Any]) -> None:
-    response = api.patch("/api/v1/users/me", json={"profile_image_key": found["avatar_key"]}, headers=other.headers)
+    response = api.patch(
+        "/api/v1/users/me", json={"profile_image_key": found["avatar_key"]}, headers=other.headers
+    )
     assert response.status_code == 422
     renamed = api.patch("/api/v1/users/me", json={"nickname": "intruder"}, headers=other.headers)
     assert renamed.json()["id"] == other.user_id
@@ -39,15 +43,17 @@ def _patch_me(api: httpx.Client, owner: SignedIn, other: SignedIn, found: dict[s
 
 
 def _profile_image(api: httpx.Client, owner: SignedIn, other: SignedIn, _: dict[str, Any]) -> None:
-    slot = api.post("/api/v1/users/me/profile-image", json={"content_type": "image/png"}, headers=other.headers)
+    slot = api.post(
+        "/api/v1/users/me/profile-image", json={"content_type": "image/png"}, headers=other.headers
+    )
     assert slot.json()["object_key"].startswith(f"profiles/{other.user_id}/")
 
 
 def _scans(api: httpx.Client, owner: SignedIn, other: SignedIn, found: dict[str, Any]) -> None:
     assert api.get("/api/v1/users/me/scans", headers=other.headers).json()["items"] == []
-    assert [item["job_id"] for item in api.get("/api/v1/users/me/scans", headers=owner.headers).json()["items"]] == [
-        found["job_id"]
-    ]
+    assert [
+        item["job_id"] for item in api.get("/api/v1/users/me/scans", headers=owner.headers).json()["items"]
+    ] == [found["job_id"]]
 
 
 def _stats(api: httpx.Client, owner: SignedIn, other: SignedIn, _: dict[str, Any]) -> None:
@@ -55,12 +61,16 @@ def _stats(api: httpx.Client, owner: SignedIn, other: SignedIn, _: dict[str, Any
 
 
 def _upload(api: httpx.Client, owner: SignedIn, other: SignedIn, _: dict[str, Any]) -> None:
-    slot = api.post("/api/v1/waste/uploads", json={"content_type": "image/jpeg"}, headers=other.headers).json()
+    slot = api.post(
+        "/api/v1/waste/uploads", json={"content_type": "image/jpeg"}, headers=other.headers
+    ).json()
     assert slot["object_key"].startswith(f"scans/{other.user_id}/")
 
 
 def _analyse(api: httpx.Client, owner: SignedIn, other: SignedIn, found: dict[str, Any]) -> None:
-    response = api.post("/api/v1/waste/analyses", json={"upload_id": found["spare_upload"]}, headers=other.headers)
+    response = api.post(
+        "/api/v1/waste/analyses", json={"upload_id": found["spare_upload"]}, headers=other.headers
+    )
     assert response.status_code == 404
 
 
@@ -70,7 +80,9 @@ def _read_job(api: httpx.Client, owner: SignedIn, other: SignedIn, found: dict[s
 
 
 def _job_events(api: httpx.Client, owner: SignedIn, other: SignedIn, found: dict[str, Any]) -> None:
-    assert api.get(f"/api/v1/waste/analyses/{found['job_id']}/events", headers=other.headers).status_code == 404
+    assert (
+        api.get(f"/api/v1/waste/analyses/{found['job_id']}/events", headers=other.headers).status_code == 404
+    )
 
 
 def _logout(api: httpx.Client, owner: SignedIn, other: SignedIn, _: dict[str, Any]) -> None:

@@ -62,14 +62,14 @@ def oauth_client(client_id: str, client_secret: str, scope: str, redirect_uri: s
         scope=scope,
         redirect_uri=redirect_uri,
         code_challenge_method="S256",
-        token_endpoint_auth_method="client_secret_post",
+        token_endpoint_auth_method="client_secret_post",  # noqa: S106 (a method name)
         timeout=HTTP_TIMEOUT_SECONDS,
     )
 
 
 @contextmanager
 def provider_errors(provider: str, step: str) -> Iterator[None]:
-    """The provider's refusals become SignInRejected; an unreachable or broken provider, ProviderUnavailable."""
+    """Refusals by the provider become SignInRejected; an unreachable or broken one, ProviderUnavailable."""
     try:
         yield
     except OAuthError as error:

@@ -131,8 +131,8 @@ class OidcProvider:
             "iss": {"essential": True, "value": self._metadata()["issuer"]},
             "aud": {"essential": True, "values": audiences},
         }
-        # `azp` (the client the token was issued to) must be one of ours: the web client for the redirect flow,
-        # any of the apps' client ids for native sign-in.
+        # `azp` (the client the token was issued to) must be one of ours: the web client for the redirect
+        # flow, any of the apps' client ids for native sign-in.
         azp, aud = decoded.claims.get("azp"), decoded.claims.get("aud")
         single_aud = aud[0] if isinstance(aud, list) and len(aud) == 1 else aud
         party = next((value for value in (azp, single_aud) if value in audiences), self.client_id)
