@@ -7,8 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from apps.waste.models import JobStatus
-
-ImageContentType = Literal["image/jpeg", "image/png", "image/webp", "image/heic"]
+from apps.waste.schemas import ImageContentType
 
 
 class UserRead(BaseModel):
