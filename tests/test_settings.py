@@ -26,7 +26,27 @@ def test_deployed_environments_refuse_the_local_token_signing_key(environment: s
         Settings(_env_file=None, environment=environment, token_signing_key=LOCAL_TOKEN_SIGNING_KEY)
     key = _own_key()
     deployed = Settings(_env_file=None, environment=environment, token_signing_key=key)
-    assert deployed.token_signing_key.get_secret_value() == key
+    assert deployed.signing_key_pem == key
+
+
+@pytest.mark.parametrize("environment", ["dev", "prod"])
+def test_deployed_services_need_a_signing_key_or_a_public_key(environment: str) -> None:
+    with pytest.raises(
+        ValidationError, match=r"or, for a service that only verifies tokens, ECO2_TOKEN_PUBLIC"
+    ):
+        Settings(_env_file=None, environment=environment)
+    public = (
+        serialization.load_pem_private_key(_own_key().encode(), None)
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    verify_only = Settings(_env_file=None, environment=environment, token_public_key=public)
+    assert verify_only.signing_key_pem is None
+    with pytest.raises(ValidationError, match="not both"):
+        Settings(
+            _env_file=None, environment=environment, token_public_key=public, token_signing_key=_own_key()
+        )
 
 
 @pytest.mark.parametrize("environment", ["dev", "prod"])

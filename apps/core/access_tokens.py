@@ -58,11 +58,17 @@ class VerificationKey:
 
 @dataclass(frozen=True)
 class KeyRing:
-    """The key we sign with and every key we accept (the current one first)."""
+    """The key we sign with (none in a verify-only service) and every key we accept (current one first)."""
 
-    signing_key: ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey
+    private_key: ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey | None
     current: VerificationKey
     accepted: tuple[VerificationKey, ...]
+
+    @property
+    def signing_key(self) -> ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey:
+        if self.private_key is None:
+            raise RuntimeError("this service only verifies tokens (ECO2_TOKEN_PUBLIC_KEY); it cannot sign")
+        return self.private_key
 
     def find(self, kid: object) -> VerificationKey | None:
         return next((key for key in self.accepted if key.kid == kid), None)
@@ -102,11 +108,22 @@ def _verification_key(public_key: Any, kid: str | None) -> VerificationKey:
 
 @lru_cache(maxsize=8)
 def _key_ring(
-    private_pem: str, kid: str | None, previous_public_pem: str | None, previous_kid: str | None
+    private_pem: str | None,
+    public_pem: str | None,
+    kid: str | None,
+    previous_public_pem: str | None,
+    previous_kid: str | None,
 ) -> KeyRing:
-    private_key = serialization.load_pem_private_key(private_pem.encode(), password=None)
-    assert isinstance(private_key, ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey)  # checked by Settings
-    current = _verification_key(private_key.public_key(), kid)
+    private_key: ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey | None = None
+    if private_pem is not None:
+        loaded = serialization.load_pem_private_key(private_pem.encode(), password=None)
+        assert isinstance(loaded, ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey)  # checked by Settings
+        private_key = loaded
+        public_key: Any = loaded.public_key()
+    else:
+        assert public_pem is not None, "Settings require a signing key or a public key"
+        public_key = serialization.load_pem_public_key(public_pem.encode())
+    current = _verification_key(public_key, kid)
     accepted = [current]
     if previous_public_pem:
         previous = _verification_key(
@@ -120,7 +137,8 @@ def _key_ring(
 
 def key_ring(settings: Settings) -> KeyRing:
     return _key_ring(
-        settings.token_signing_key.get_secret_value(),
+        settings.signing_key_pem,
+        settings.token_public_key,
         settings.token_signing_key_id,
         settings.token_previous_public_key,
         settings.token_previous_key_id,

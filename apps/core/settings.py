@@ -29,9 +29,11 @@ class Settings(BaseSettings):
     broker_url: str = "amqp://guest:guest@127.0.0.1:5672//"
 
     # Identity (docs/identity.md). Our access tokens: JWTs signed with an Ed25519 (EdDSA) or RSA (RS256)
-    # private key in PEM; the key id defaults to the key's RFC 7638 thumbprint. During a rotation the previous
-    # key's public half (PEM) is still accepted and published at the JWKS endpoint.
-    token_signing_key: SecretStr = SecretStr(LOCAL_TOKEN_SIGNING_KEY)
+    # private key in PEM; the key id defaults to the key's RFC 7638 thumbprint. Services that only verify may
+    # get the public half instead (`token_public_key`). During a rotation the previous key's public half (PEM)
+    # is still accepted and published at the JWKS endpoint. Local and test runs default to a built-in key.
+    token_signing_key: SecretStr | None = None
+    token_public_key: str | None = None
     token_signing_key_id: str | None = None
     token_previous_public_key: str | None = None
     token_previous_key_id: str | None = None
@@ -100,14 +102,30 @@ class Settings(BaseSettings):
     def local_sign_in_enabled(self) -> bool:
         return self.environment in {"local", "test"} if self.local_sign_in is None else self.local_sign_in
 
+    @property
+    def signing_key_pem(self) -> str | None:
+        """The private key this process signs with; None for a verify-only service (`token_public_key`)."""
+        if self.token_signing_key is not None:
+            return self.token_signing_key.get_secret_value()
+        return None if self.token_public_key else LOCAL_TOKEN_SIGNING_KEY
+
     @model_validator(mode="after")
     def _deployed_environments_need_real_identity_settings(self) -> Settings:
-        check_signing_key(self.token_signing_key.get_secret_value())
+        if self.token_signing_key is not None and self.token_public_key:
+            raise ValueError("set ECO2_TOKEN_SIGNING_KEY or ECO2_TOKEN_PUBLIC_KEY, not both")
+        if self.signing_key_pem is not None:
+            check_signing_key(self.signing_key_pem)
         if self.environment in {"dev", "prod"}:
-            if self.token_signing_key.get_secret_value() == LOCAL_TOKEN_SIGNING_KEY:
+            if self.token_signing_key is None and not self.token_public_key:
+                raise ValueError(
+                    "ECO2_TOKEN_SIGNING_KEY (the deployment's own private key, PEM) or, for a service that "
+                    "only verifies tokens, ECO2_TOKEN_PUBLIC_KEY must be set in the "
+                    f"{self.environment} environment"
+                )
+            if self.signing_key_pem == LOCAL_TOKEN_SIGNING_KEY:
                 raise ValueError(
                     f"ECO2_TOKEN_SIGNING_KEY must be set to the deployment's own private key (PEM) in the "
-                    f"{self.environment} environment"
+                    f"{self.environment} environment, not the local one"
                 )
             if self.local_sign_in:
                 raise ValueError(f"ECO2_LOCAL_SIGN_IN is refused in the {self.environment} environment")
@@ -118,6 +136,8 @@ class Settings(BaseSettings):
         "s3_access_key_id",
         "s3_secret_access_key",
         "openai_api_key",
+        "token_signing_key",
+        "token_public_key",
         "token_signing_key_id",
         "token_previous_public_key",
         "token_previous_key_id",

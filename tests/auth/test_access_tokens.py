@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlalchemy import event
 
 from apps.auth.tokens import sign_access_token
@@ -86,15 +87,12 @@ def _gateway(settings: Settings) -> Iterator[TestClient]:
 def test_a_rotation_publishes_both_keys_and_accepts_tokens_of_either(api: httpx.Client) -> None:
     old_settings = get_settings()
     old_token = sign_in(api).access_token
+    old_key = key_ring(old_settings).signing_key
     new_key = rsa.generate_private_key(65537, 2048)
     rotated = old_settings.model_copy(
         update={
-            "token_signing_key": old_settings.token_signing_key.__class__(_pem(new_key)),
-            "token_previous_public_key": _public_pem(
-                serialization.load_pem_private_key(
-                    old_settings.token_signing_key.get_secret_value().encode(), None
-                )  # type: ignore[arg-type]
-            ),
+            "token_signing_key": SecretStr(_pem(new_key)),
+            "token_previous_public_key": _public_pem(old_key),
         }
     )
     with _gateway(rotated) as client:
@@ -203,6 +201,24 @@ def test_revocation_outlives_every_token_issued_before_it(api: httpx.Client) -> 
     session_id = jwt.decode(signed_in.access_token, options={"verify_signature": False})["sid"]
     ttl = int(client.ttl(f"eco2:auth:revoked:session:{session_id}"))  # type: ignore[arg-type]
     assert ttl > get_settings().access_token_ttl_seconds
+
+
+def test_a_verify_only_service_accepts_tokens_with_the_public_key_alone(
+    api: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    signed_in = sign_in(api)
+    public_pem = _public_pem(key_ring(get_settings()).signing_key)
+    verify_only = Settings(_env_file=None, environment="prod", token_public_key=public_pem)
+    assert key_ring(verify_only).private_key is None
+    with pytest.raises(RuntimeError, match="cannot sign"):
+        _ = key_ring(verify_only).signing_key
+    monkeypatch.setattr("apps.main.get_settings", lambda: verify_only)
+    with pytest.raises(ValueError, match="the auth service signs tokens"):
+        create_app(["auth"])
+    app = create_app(["users"])
+    app.dependency_overrides[get_settings] = lambda: verify_only
+    with TestClient(app) as client:
+        assert _me(client, signed_in.access_token).status_code == 200
 
 
 def test_a_token_signed_now_carries_what_services_need(api: httpx.Client) -> None:
