@@ -18,8 +18,11 @@ from sqlalchemy import text
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session
 
+from apps.auth.exceptions import IdentityError, identity_error_handler
+from apps.core.access_tokens import key_ring
 from apps.core.db import get_engine
 from apps.core.queue import celery_app, declare_topology
+from apps.core.settings import get_settings
 from apps.waste.exceptions import ScanError, scan_error_handler
 
 logger = logging.getLogger(__name__)
@@ -56,6 +59,8 @@ def create_app(domains: Iterable[str]) -> FastAPI:
     unknown = sorted(set(selected) - set(DOMAIN_ROUTERS))
     if unknown:
         raise ValueError(f"unknown service(s) {unknown}; choose from {sorted(DOMAIN_ROUTERS)}")
+    if "auth" in selected and key_ring(get_settings()).private_key is None:
+        raise ValueError("the auth service signs tokens: it needs ECO2_TOKEN_SIGNING_KEY, not the public key")
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -68,6 +73,7 @@ def create_app(domains: Iterable[str]) -> FastAPI:
         module = importlib.import_module(DOMAIN_ROUTERS[domain])
         app.include_router(module.router, prefix=f"{API_PREFIX}/{domain}")
     app.add_exception_handler(ScanError, scan_error_handler)
+    app.add_exception_handler(IdentityError, identity_error_handler)
     app.add_exception_handler(PoolTimeout, database_busy_handler)
 
     @app.get("/healthz", include_in_schema=False)

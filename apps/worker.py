@@ -27,7 +27,8 @@ celery_app.conf.beat_schedule = {
     "sweep-stuck-jobs": {
         "task": "waste.sweep_stuck_jobs",
         "schedule": max(get_settings().queued_job_timeout_seconds / 2, 5.0),
-    }
+    },
+    "sweep-deleted-accounts": {"task": "users.sweep_deleted_accounts", "schedule": 300.0},
 }
 
 

@@ -51,7 +51,7 @@ def declare_topology(connection: Connection) -> None:
 
 
 def create_celery(settings: Settings) -> Celery:
-    app = Celery("eco2", broker=settings.broker_url, include=["apps.waste.tasks"])
+    app = Celery("eco2", broker=settings.broker_url, include=["apps.waste.tasks", "apps.users.tasks"])
     app.conf.update(
         task_queues=WORK_QUEUES,
         task_default_queue=QueueName.DEFAULT.value,

@@ -119,3 +119,20 @@ def ensure_bucket(client: Any, bucket: str, region: str, allowed_origins: list[s
             ]
         },
     )
+
+
+def list_keys(client: Any, bucket: str, prefix: str) -> list[str]:
+    keys: list[str] = []
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        keys += [item["Key"] for item in page.get("Contents", [])]
+    return keys
+
+
+def delete_objects(client: Any, bucket: str, keys: list[str]) -> None:
+    """Delete the objects (missing ones are fine), 1000 per request as S3 allows; raise if any remains."""
+    for start in range(0, len(keys), 1000):
+        batch = [{"Key": key} for key in keys[start : start + 1000]]
+        response = client.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
+        errors = response.get("Errors", [])
+        if errors:
+            raise RuntimeError(f"could not delete {len(errors)} object(s), e.g. {errors[0]}")
