@@ -93,6 +93,16 @@ def read_object(client: Any, bucket: str, key: str) -> bytes:
     return data
 
 
+def delete_objects(client: Any, bucket: str, keys: list[str]) -> list[str]:
+    """Delete up to 1000 keys in one request (a missing key counts as deleted); the keys that failed."""
+    if not keys:
+        return []
+    response = client.delete_objects(
+        Bucket=bucket, Delete={"Objects": [{"Key": key} for key in keys], "Quiet": True}
+    )
+    return [error["Key"] for error in response.get("Errors", [])]
+
+
 def presign_get(client: Any, bucket: str, key: str, ttl_seconds: int) -> str:
     url: str = client.generate_presigned_url(
         "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=ttl_seconds

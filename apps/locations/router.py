@@ -8,6 +8,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 
+from apps.core.errors import error_responses
+from apps.core.request_rate import search_rate_limit
 from apps.locations.hours import SEOUL
 from apps.locations.kakao import KakaoLocalClient, KakaoLocalError, KakaoPlace, keyword_for_category
 from apps.locations.schemas import (
@@ -48,7 +50,12 @@ def get_kakao_client(
     )
 
 
-@router.get("/nearby", response_model=NearbyResponse)
+@router.get(
+    "/nearby",
+    response_model=NearbyResponse,
+    dependencies=[Depends(search_rate_limit)],
+    responses=error_responses(429),
+)
 async def nearby(
     query: Annotated[NearbyQuery, Query()],
     now: Annotated[datetime, Depends(seoul_now)],

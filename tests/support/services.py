@@ -34,6 +34,9 @@ TEST_ENVIRONMENT = {
     "ECO2_ANALYZER": "embedded",
     "ECO2_S3_ACCESS_KEY_ID": "local",
     "ECO2_S3_SECRET_ACCESS_KEY": "local-secret",
+    # Rate limits keyed by this run: test runs share one Redis and every request comes from 127.0.0.1.
+    "ECO2_RATE_LIMIT_NAMESPACE": f"eco2-test-{RUN_ID}",
+    "ECO2_RATE_LIMIT_IP_FACTOR": "1000",
 }
 
 
