@@ -34,10 +34,11 @@ _PIL_FORMAT_BY_CONTENT_TYPE = {
     "image/heic": "HEIF",
 }
 _HEIC_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"mif1", b"msf1"}
-# Pillow holds 4 bytes per pixel for every mode an upload decodes to (1 for L); WebP and HEIF decoders
-# first fill a frame buffer of their own, then Pillow copies it: twice the memory at the peak.
+# Pillow holds 4 bytes per pixel for every mode an upload decodes to (1 for L). Decoders add buffers of their
+# own: measured peaks per decoded pixel (docs/hardening.md) are 4 bytes for JPEG and PNG, 7.3 for HEIF (a
+# libheif frame, then Pillow's copy) and 15.7 for WebP (Pillow's animation decoder keeps canvas and frame).
 _BYTES_PER_PIXEL = 4
-_DECODER_COPIES = {"JPEG": 1, "PNG": 1, "WEBP": 2, "HEIF": 2}
+_DECODER_COPIES = {"JPEG": 1, "PNG": 1, "WEBP": 4, "HEIF": 2}
 JPEG_DRAFT_SIDE = 1024
 MAX_CONCURRENT_DECODES = 4
 
