@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from apps.core.request_limits import NO_NUL_PATTERN
+
 
 class DevTokenRequest(BaseModel):
-    display_name: str = Field(min_length=1, max_length=100)
+    display_name: str = Field(min_length=1, max_length=100, pattern=NO_NUL_PATTERN)
 
 
 class TokenResponse(BaseModel):

@@ -2,8 +2,8 @@
 
 A pure ASGI middleware. A declared Content-Length over the limit is refused at once (the body is never read);
 a streamed body is counted and refused as soon as it passes the limit. JSON bodies are then checked strictly:
-valid UTF-8, no NaN/Infinity, no lone surrogates and no NUL characters (PostgreSQL can store neither), and
-bounded nesting. The endpoint sees the same bytes, replayed.
+valid UTF-8, no NaN/Infinity, no lone surrogates (no database can store one) and bounded nesting. NUL
+characters are refused by the fields that store text (NO_NUL_PATTERN). The endpoint sees the same bytes.
 """
 
 from __future__ import annotations
@@ -16,6 +16,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from apps.core.errors import validation_issues
 
 MAX_JSON_DEPTH = 32
+
+
+# Text that reaches PostgreSQL cannot hold NUL: request fields that store text declare and check this.
+NO_NUL_PATTERN = r"^[^\x00]*$"
 
 
 class RequestRejected(Exception):
@@ -38,8 +42,6 @@ def _check_value(value: Any, depth: int = 0) -> None:
     if depth > MAX_JSON_DEPTH:
         raise _invalid_json(f"the JSON nests deeper than {MAX_JSON_DEPTH} levels")
     if isinstance(value, str):
-        if "\x00" in value:
-            raise _invalid_json("text must not contain NUL (\\u0000) characters")
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:

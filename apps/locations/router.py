@@ -99,7 +99,7 @@ def _merge(
     return sorted([*keco, *extra], key=lambda p: p.distance_m)[: query.limit]
 
 
-@router.get("/points/{point_id}", response_model=PointDetail)
+@router.get("/points/{point_id}", response_model=PointDetail, responses=error_responses(404))
 def point_detail(point_id: str, now: Annotated[datetime, Depends(seoul_now)]) -> PointDetail:
     """One KECO collection point with its full weekly hours. Kakao places are not stored (404)."""
     point = get_index().get(point_id)

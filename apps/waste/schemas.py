@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
 
 from apps.core.images import EXTENSION_BY_CONTENT_TYPE
+from apps.core.request_limits import NO_NUL_PATTERN
 from apps.waste.analysis.types import Answer
 from apps.waste.models import JobStatus
 
@@ -39,7 +40,9 @@ class AnalysisCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     upload_id: uuid.UUID
-    hint: str | None = Field(default=None, max_length=200, description="free text, e.g. '우유팩'")
+    hint: str | None = Field(
+        default=None, max_length=200, pattern=NO_NUL_PATTERN, description="free text, e.g. '우유팩'"
+    )
     latitude: StrictFloat | None = Field(default=None, ge=-90, le=90)
     longitude: StrictFloat | None = Field(default=None, ge=-180, le=180)
 

@@ -83,12 +83,10 @@ def test_a_body_within_the_limit_reaches_the_endpoint(client: TestClient) -> Non
         b'{"name": "a", "count": Infinity}',
         b'{"name": "a", "count": -Infinity}',
         b'{"name": "\\udfff"}',
-        b'{"name": "a\\u0000b"}',
-        b'{"\\u0000": "a"}',
         b'{"name": "\xff\xfe"}',
         b"[" * 2000 + b"]" * 2000,
     ],
-    ids=["nan", "infinity", "minus-infinity", "lone-surrogate", "nul", "nul-key", "bad-utf8", "deep"],
+    ids=["nan", "infinity", "minus-infinity", "lone-surrogate", "bad-utf8", "deep"],
 )
 def test_odd_json_is_a_422_not_a_500(client: TestClient, body: bytes) -> None:
     status, payload = post_raw(client, body)
