@@ -4,11 +4,13 @@ headers and body schemas, and that no request causes a server error."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis import BaseSchema, GenerationMode
+from schemathesis import BaseSchema, CheckFunction, GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 pytestmark = pytest.mark.slow
@@ -43,7 +45,7 @@ schema = schemathesis.pytest.from_fixture("gateway_schema")
         HealthCheck.too_slow,
     ],
 )
-def test_every_operation_keeps_its_contract(case: schemathesis.Case, user_token: str) -> None:
+def test_every_operation_keeps_its_contract(case: schemathesis.Case[Any], user_token: str) -> None:
     operation = (case.operation.method.upper(), case.operation.path)
-    excluded = [positive_data_acceptance] if operation in SEMANTIC_RULES else []
+    excluded: list[CheckFunction] = [positive_data_acceptance] if operation in SEMANTIC_RULES else []
     case.call_and_validate(headers={"Authorization": f"Bearer {user_token}"}, excluded_checks=excluded)
