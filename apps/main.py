@@ -21,6 +21,7 @@ from apps.core.db import get_engine
 from apps.core.errors import document_common_errors, install_error_handlers
 from apps.core.http_headers import SecurityHeadersMiddleware
 from apps.core.queue import celery_app, declare_topology
+from apps.core.redaction import install_log_redaction
 from apps.core.request_limits import RequestLimitsMiddleware
 from apps.core.settings import Settings, get_settings
 
@@ -50,6 +51,7 @@ def _declare_queues() -> None:
 def install_hardening(app: FastAPI, settings: Settings) -> None:
     """Error handlers and the request/response middleware. Outermost first: security headers (on every
     response, preflights and rejections included), CORS, request limits (body size, strict JSON)."""
+    install_log_redaction(settings)
     install_error_handlers(app)
     document_common_errors(app)
     app.add_middleware(RequestLimitsMiddleware, max_body_bytes=settings.max_body_bytes)

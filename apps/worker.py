@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from apps.core.db import get_engine
 from apps.core.queue import DEAD_LETTER_QUEUE, celery_app, declare_topology
+from apps.core.redaction import install_log_redaction
 from apps.core.settings import get_settings
 from apps.waste import jobs
 from apps.waste.pipeline import embedded_analyzer
@@ -86,6 +87,7 @@ celery_app.steps["consumer"].add(DeadLetterConsumer)
 
 @worker_init.connect
 def _declare_topology(**_: Any) -> None:
+    install_log_redaction(get_settings())
     with celery_app.connection_for_write() as connection:
         declare_topology(connection)
 
