@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from pydantic import BaseModel, ConfigDict, StrictInt
 
 from apps.core.settings import Settings
-from apps.main import install_hardening
+from apps.main import create_app, install_hardening
 
 LIMIT = 4096
 
@@ -156,3 +156,19 @@ def test_cors_refuses_other_origins(client: TestClient) -> None:
     )
     assert preflight.status_code == 400
     assert "Access-Control-Allow-Origin" not in preflight.headers
+
+
+@pytest.mark.parametrize(
+    ("environment", "docs_enabled", "served"),
+    [("local", None, True), ("prod", None, False), ("dev", None, False), ("prod", True, True)],
+)
+def test_docs_and_openapi_only_where_enabled(
+    monkeypatch: pytest.MonkeyPatch, environment: str, docs_enabled: bool | None, served: bool
+) -> None:
+    settings = Settings(
+        _env_file=None, environment=environment, token_secret="t" * 40, docs_enabled=docs_enabled
+    )
+    monkeypatch.setattr("apps.main.get_settings", lambda: settings)
+    client = TestClient(create_app(["recycling"]))  # no lifespan: nothing connects
+    for path in ("/docs", "/redoc", "/openapi.json"):
+        assert client.get(path).status_code == (200 if served else 404), path

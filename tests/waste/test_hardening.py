@@ -15,9 +15,11 @@ from sqlalchemy import update
 from sqlmodel import Session, create_engine
 
 from apps.auth.tokens import issue_access_token
-from apps.core.cache import make_redis
+from apps.core import request_rate
+from apps.core.cache import get_redis, make_redis
 from apps.core.db import get_engine, get_session
 from apps.core.queue import broker_breaker
+from apps.core.rate_limit import RequestLimiter
 from apps.core.settings import Settings, get_settings
 from apps.core.storage import get_s3_client
 from apps.core.time import utcnow
@@ -166,3 +168,19 @@ def test_user_data_is_never_cached(api: httpx.Client, auth: dict[str, str]) -> N
     me = api.get("/api/v1/users/me", headers=auth)
     assert me.headers["Cache-Control"] == "private, no-store"
     assert me.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_searches_are_rate_limited_per_client_ip(
+    api: httpx.Client, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(settings, "search_rate_per_minute", 2)  # bursts of 1
+    fresh = RequestLimiter(get_redis(), f"eco2-test-search-{uuid.uuid4()}")
+    monkeypatch.setattr(request_rate, "get_request_limiter", lambda: fresh)
+    search, nearby = (
+        "/api/v1/recycling/items/search?q=우유",
+        "/api/v1/locations/nearby?lat=37.5663&lng=126.9779",
+    )
+    assert api.get(search).status_code == 200
+    limited = api.get(search)
+    assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
+    assert api.get(nearby).status_code == 429, "both searches share one budget per client IP"
