@@ -16,6 +16,7 @@ from apps.core.errors import error_responses
 from apps.users.dependencies import CurrentUser
 from apps.waste import service
 from apps.waste.dependencies import (
+    CallerId,
     FinishedJobCacheDep,
     IdempotencyKey,
     S3Dep,
@@ -106,20 +107,21 @@ def _read(job: AnalysisJob) -> AnalysisRead:
     "/analyses/{job_id}", response_model=AnalysisRead, name="read_analysis", responses=error_responses(404)
 )
 def read_analysis(
-    job_id: uuid.UUID, user: CurrentUser, session: SessionDep, cache: FinishedJobCacheDep
+    job_id: uuid.UUID, user_id: CallerId, session: SessionDep, cache: FinishedJobCacheDep
 ) -> AnalysisRead:
-    cached = cache.get(job_id, user.id)
+    """A poll: the token and one primary-key read (or the cache, once the job is final)."""
+    cached = cache.get(job_id, user_id)
     if cached is not None:
         return cached
-    job = _read(service.get_job(session, user.id, job_id))
-    cache.put(job, user.id)
+    job = _read(service.get_job(session, user_id, job_id))
+    cache.put(job, user_id)
     return job
 
 
 @router.get("/analyses/{job_id}/events", name="stream_analysis", responses=error_responses(404))
-async def stream_analysis(job_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> EventSourceResponse:
+async def stream_analysis(job_id: uuid.UUID, user_id: CallerId, session: SessionDep) -> EventSourceResponse:
     """Server-sent events: one `status` event per state change, the last one carrying the result."""
-    service.get_job(session, user.id, job_id)  # 404 before the stream starts
+    service.get_job(session, user_id, job_id)  # 404 before the stream starts
     session.close()
 
     async def events() -> AsyncIterator[dict[str, str]]:

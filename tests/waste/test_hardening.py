@@ -184,3 +184,16 @@ def test_searches_are_rate_limited_per_client_ip(
     limited = api.get(search)
     assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
     assert api.get(nearby).status_code == 429, "both searches share one budget per client IP"
+
+
+def test_a_poll_needs_a_valid_token_and_reads_only_the_callers_job(
+    api: httpx.Client, auth: dict[str, str]
+) -> None:
+    upload_id = upload_photo(api, auth, image_bytes())
+    job_id = api.post(ANALYSES, json={"upload_id": upload_id}, headers=auth).json()["job_id"]
+    assert api.get(f"{ANALYSES}/{job_id}", headers=auth).status_code == 200
+    assert api.get(f"{ANALYSES}/{job_id}").status_code == 401
+    assert api.get(f"{ANALYSES}/{job_id}", headers={"Authorization": "Bearer forged"}).status_code == 401
+    # A valid token whose user has no such job (or no longer exists): the row's owner decides.
+    stranger = {"Authorization": f"Bearer {issue_access_token(uuid.uuid4(), get_settings())}"}
+    assert api.get(f"{ANALYSES}/{job_id}", headers=stranger).status_code == 404
