@@ -43,7 +43,9 @@ def _init_storage(args: argparse.Namespace) -> int:
     from apps.core.storage import ensure_bucket, get_s3_client
 
     settings = get_settings()
-    ensure_bucket(get_s3_client(), settings.s3_bucket, settings.s3_region, args.origin)
+    # One list of web origins: the API's CORS and the bucket's.
+    origins = args.origin or settings.cors_origins
+    ensure_bucket(get_s3_client(), settings.s3_bucket, settings.s3_region, origins)
     print(f"bucket {settings.s3_bucket} is ready")
     return 0
 
@@ -245,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     storage = commands.add_parser("init-storage", help="create the image bucket if missing (local S3)")
     storage.add_argument(
-        "--origin", action="append", default=["http://localhost:5173", "http://127.0.0.1:8000"]
+        "--origin", action="append", help="allowed web origin (repeatable); default: ECO2_CORS_ORIGINS"
     )
     storage.set_defaults(handler=_init_storage)
 

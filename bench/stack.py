@@ -102,6 +102,11 @@ class Stack:
             "ECO2_AUTH_RATE_LIMIT_BURST": "100000",
             "ECO2_ANALYZER": "embedded",
             "ECO2_OPENAI_API_KEY": "",
+            # The limits stay on (their cost is measured) but far above what the bench's few users send.
+            "ECO2_RATE_LIMIT_NAMESPACE": f"eco2-bench-{self.run_id}",
+            "ECO2_UPLOAD_RATE_PER_MINUTE": "100000000",
+            "ECO2_ANALYSIS_RATE_PER_MINUTE": "100000000",
+            "ECO2_PENDING_UPLOADS_MAX": "100000000",
         }
         self._created_database = False
         self._created_vhost = False

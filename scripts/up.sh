@@ -50,8 +50,11 @@ start s3 "$VENV/bin/ecoeco" local-s3 --port "$S3_PORT"
 wait_until "embedded S3" 30 curl -sf "http://127.0.0.1:${S3_PORT}/"
 "$VENV/bin/ecoeco" init-storage
 
-start worker env ECO2_CLASSIFIER_THREADS=2 "$VENV/bin/celery" -A apps.worker worker --beat --schedule "$RUN_DIR/celerybeat-schedule" \
+start worker env ECO2_CLASSIFIER_THREADS=2 "$VENV/bin/celery" -A apps.worker worker \
   -Q high_priority,default,low_priority --concurrency 1 --loglevel INFO  # one job at a time, on both cores
+# The scheduler is its own process (a killed worker cannot orphan it); its pidfile refuses a second one.
+start beat "$VENV/bin/celery" -A apps.worker beat --schedule "$RUN_DIR/celerybeat-schedule" \
+  --pidfile "$RUN_DIR/celerybeat.lock" --loglevel INFO
 start api "$VENV/bin/ecoeco" serve all --port "$API_PORT"
 wait_until "the API" 60 curl -sf "http://127.0.0.1:${API_PORT}/readyz"
 wait_until "the worker" 90 grep -q "ready." "$LOG_DIR/worker.log"

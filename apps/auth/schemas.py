@@ -4,6 +4,8 @@ import uuid
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from apps.core.request_limits import NO_NUL_PATTERN
+
 
 class NativeSignIn(BaseModel):
     """What the app got from the provider's SDK: Google and Kakao an `id_token` (and the `nonce` the app
@@ -15,7 +17,7 @@ class NativeSignIn(BaseModel):
     access_token: str | None = Field(default=None, max_length=4096)
     nonce: str | None = Field(default=None, max_length=200)
     subject: str | None = Field(default=None, max_length=100)
-    nickname: str | None = Field(default=None, max_length=100)
+    nickname: str | None = Field(default=None, max_length=100, pattern=NO_NUL_PATTERN)
 
 
 class TokenResponse(BaseModel):

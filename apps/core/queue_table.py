@@ -30,6 +30,7 @@ TASK_QUEUES = {
     "waste.sweep_stuck_jobs": QueueName.LOW_PRIORITY,
     "users.purge_account": QueueName.LOW_PRIORITY,
     "users.sweep_deleted_accounts": QueueName.LOW_PRIORITY,
+    "waste.cleanup_expired_uploads": QueueName.LOW_PRIORITY,
 }
 WORK_QUEUE_NAMES = tuple(name for name in QueueName if name is not QueueName.DEAD_LETTER)
 """Queues that Celery workers consume with ``-Q``; ``dead_letter`` is drained by a consumer bootstep."""

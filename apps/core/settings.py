@@ -19,7 +19,10 @@ LOCAL_TOKEN_SIGNING_KEY = (
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="ECO2_", env_file=".env", extra="ignore")
+    # Errors never print the values they reject: a misspelt setting must not echo a secret into a log.
+    model_config = SettingsConfigDict(
+        env_prefix="ECO2_", env_file=".env", extra="ignore", hide_input_in_errors=True
+    )
 
     environment: Literal["local", "test", "dev", "prod"] = "local"
 
@@ -108,6 +111,41 @@ class Settings(BaseSettings):
         if self.token_signing_key is not None:
             return self.token_signing_key.get_secret_value()
         return None if self.token_public_key else LOCAL_TOKEN_SIGNING_KEY
+
+    # Hardening (docs/hardening.md): bounded requests, browser access, abuse controls, dependency failures.
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # Web origins allowed to call the API from a browser; the bucket's CORS uses the same list.
+    cors_origins: list[str] = ["http://localhost:5173", "http://127.0.0.1:8000"]
+    # /docs and /openapi.json: None means on in local and test, off in dev and prod.
+    docs_enabled: bool | None = None
+    hsts_max_age_seconds: int = 31_536_000
+    # Send HSTS on every response, not only on requests that arrived over TLS (X-Forwarded-Proto: https).
+    hsts_always: bool = False
+    rate_limit_enabled: bool = True
+    # Redis key prefix of the limits (isolates test runs sharing one Redis).
+    rate_limit_namespace: str = "eco2"
+    # Sustained requests per minute (bursts of a third of it) per user; per client IP it is ip_factor times
+    # as many, since many users can share one address (carrier NAT).
+    upload_rate_per_minute: int = Field(default=30, ge=1)
+    analysis_rate_per_minute: int = Field(default=30, ge=1)
+    search_rate_per_minute: int = Field(default=120, ge=1)
+    rate_limit_ip_factor: int = Field(default=10, ge=1)
+    # Reserved but unused, unexpired uploads a user may hold; expired ones are deleted every interval.
+    pending_uploads_max: int = Field(default=20, ge=1)
+    upload_cleanup_interval_seconds: int = Field(default=600, ge=10)
+    # Decoded-pixel memory all concurrent image verifications of one process may hold, and the longest a
+    # verification waits for its share before the API answers 503.
+    image_decode_memory_bytes: int = Field(default=256 * 1024 * 1024, ge=16 * 1024 * 1024)
+    image_decode_wait_seconds: float = Field(default=10.0, gt=0)
+    # Fail fast when a dependency is slow or unreachable, then skip it for a while (circuit breaker).
+    redis_timeout_seconds: float = Field(default=0.04, gt=0)
+    broker_timeout_seconds: float = Field(default=0.25, gt=0)
+    database_connect_timeout_seconds: int = Field(default=3, ge=1)
+    dependency_breaker_reset_seconds: float = Field(default=5.0, gt=0)
+
+    @property
+    def docs_on(self) -> bool:
+        return self.docs_enabled if self.docs_enabled is not None else self.environment in {"local", "test"}
 
     @model_validator(mode="after")
     def _deployed_environments_need_real_identity_settings(self) -> Settings:

@@ -19,12 +19,13 @@ from apps.auth.models import RefreshToken, SocialAccount
 from apps.auth.tokens import revoke_user_refresh_tokens
 from apps.core.access_tokens import revoke_user
 from apps.core.images import EXTENSION_BY_CONTENT_TYPE, InvalidImage, decode_image
-from apps.core.queue import TASK_QUEUES, celery_app, publish_options
+from apps.core.queue import publish_task
+from apps.core.queue_table import TASK_QUEUES
 from apps.core.settings import Settings
 from apps.core.storage import (
     ObjectMissing,
     PresignedUpload,
-    delete_objects,
+    delete_all_objects,
     head_object,
     list_keys,
     presign_get,
@@ -136,7 +137,7 @@ def update_profile(
     session.commit()
     if replaced is not None:
         try:
-            delete_objects(s3, settings.s3_bucket, [replaced])
+            delete_all_objects(s3, settings.s3_bucket, [replaced])
         except Exception as error:  # an orphan under the user's prefix; the account purge removes it
             logger.warning("could not delete the replaced profile image %s: %s", replaced, error)
     return user
@@ -162,7 +163,7 @@ def delete_account(
 
 def enqueue_purge(user_id: uuid.UUID) -> bool:
     try:
-        celery_app.send_task(PURGE_TASK, args=[str(user_id)], **publish_options(TASK_QUEUES[PURGE_TASK]))
+        publish_task(PURGE_TASK, [str(user_id)], TASK_QUEUES[PURGE_TASK])
     except OperationalError as error:
         logger.warning("broker unavailable; the sweeper will purge account %s: %s", user_id, error)
         return False
@@ -177,7 +178,7 @@ def purge_account(session: Session, s3: Any, settings: Settings, user_id: uuid.U
         return False
     session.commit()
     delete_user_scans(session, s3, settings.s3_bucket, user_id)
-    delete_objects(s3, settings.s3_bucket, list_keys(s3, settings.s3_bucket, profile_prefix(user_id)))
+    delete_all_objects(s3, settings.s3_bucket, list_keys(s3, settings.s3_bucket, profile_prefix(user_id)))
     session.execute(delete(RefreshToken).where(col(RefreshToken.user_id) == user_id))
     session.execute(delete(SocialAccount).where(col(SocialAccount.user_id) == user_id))
     session.execute(delete(User).where(col(User.id) == user_id))

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 
 import httpx
 
+from apps.auth.tokens import sign_access_token
+from apps.core.access_tokens import key_ring
+from apps.core.settings import Settings
 from tests.support.provisioning import free_port
 
 # The fake Google, Kakao and Naver servers (tests/fakes/oauth_providers.py) listen on these ports; the
@@ -60,3 +63,9 @@ def sign_in(api: httpx.Client, nickname: str = "tester", subject: str | None = N
 def signed_in_headers(api: httpx.Client, nickname: str = "tester") -> dict[str, str]:
     """The Authorization header of a freshly signed-in user."""
     return sign_in(api, nickname).headers
+
+
+def access_token_for(user_id: uuid.UUID, settings: Settings) -> str:
+    """A valid access token of ours for any user id, signed with the configured key (no session row)."""
+    token, _ = sign_access_token(key_ring(settings), settings, user_id, uuid.uuid4(), None)
+    return token

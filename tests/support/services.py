@@ -35,6 +35,9 @@ TEST_ENVIRONMENT = {
     "ECO2_S3_ACCESS_KEY_ID": "local",
     "ECO2_S3_SECRET_ACCESS_KEY": "local-secret",
     **provider_environment(),
+    # Rate limits keyed by this run: test runs share one Redis and every request comes from 127.0.0.1.
+    "ECO2_RATE_LIMIT_NAMESPACE": f"eco2-test-{RUN_ID}",
+    "ECO2_RATE_LIMIT_IP_FACTOR": "1000",
 }
 
 
