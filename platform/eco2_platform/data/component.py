@@ -137,23 +137,36 @@ def _secret_volume(name: str, secret: k8s.core.v1.Secret, keys: Sequence[str]) -
     )
 
 
+def _exporter(
+    image: str, uid: int, port: int, env: Sequence[k8s.core.v1.EnvVarArgs]
+) -> k8s.core.v1.ContainerArgs:
+    """A Prometheus exporter sidecar that reads its server over the pod's loopback."""
+    health = pods.http_probe("/", "metrics", period=30, timeout=5, failures=3)
+    return k8s.core.v1.ContainerArgs(
+        name="exporter",
+        image=image,
+        env=list(env),
+        ports=[k8s.core.v1.ContainerPortArgs(name="metrics", container_port=port)],
+        resources=EXPORTER_RESOURCES.args(),
+        security_context=pods.container_security(uid),
+        readiness_probe=health,
+        liveness_probe=health,
+    )
+
+
 def _postgresql(sizing: WorkloadSizing, secret: k8s.core.v1.Secret) -> DataServiceSpec:
     password = pods.secret_env("POSTGRES_PASSWORD", secret.metadata.name, PASSWORD_KEY)
-    exporter = k8s.core.v1.ContainerArgs(
-        name="exporter",
-        image=POSTGRES_EXPORTER_IMAGE,
-        env=[
+    exporter = _exporter(
+        POSTGRES_EXPORTER_IMAGE,
+        POSTGRES_EXPORTER_UID,
+        POSTGRESQL.metrics_port,
+        [
             k8s.core.v1.EnvVarArgs(
                 name="DATA_SOURCE_URI", value=f"127.0.0.1:{POSTGRESQL.port}/{DATABASE_NAME}?sslmode=disable"
             ),
             k8s.core.v1.EnvVarArgs(name="DATA_SOURCE_USER", value=POSTGRESQL.user),
             pods.secret_env("DATA_SOURCE_PASS", secret.metadata.name, PASSWORD_KEY),
         ],
-        ports=[k8s.core.v1.ContainerPortArgs(name="metrics", container_port=POSTGRESQL.metrics_port)],
-        resources=EXPORTER_RESOURCES.args(),
-        security_context=pods.container_security(POSTGRES_EXPORTER_UID),
-        readiness_probe=pods.http_probe("/", "metrics", period=30, timeout=5, failures=3),
-        liveness_probe=pods.http_probe("/", "metrics", period=30, timeout=5, failures=3),
     )
     return DataServiceSpec(
         endpoint=POSTGRESQL,
@@ -178,18 +191,14 @@ def _postgresql(sizing: WorkloadSizing, secret: k8s.core.v1.Secret) -> DataServi
 
 def _redis(sizing: WorkloadSizing, secret: k8s.core.v1.Secret) -> DataServiceSpec:
     auth = pods.secret_env("REDISCLI_AUTH", secret.metadata.name, PASSWORD_KEY)
-    exporter = k8s.core.v1.ContainerArgs(
-        name="exporter",
-        image=REDIS_EXPORTER_IMAGE,
-        env=[
+    exporter = _exporter(
+        REDIS_EXPORTER_IMAGE,
+        REDIS_EXPORTER_UID,
+        REDIS.metrics_port,
+        [
             k8s.core.v1.EnvVarArgs(name="REDIS_ADDR", value=f"redis://127.0.0.1:{REDIS.port}"),
             pods.secret_env("REDIS_PASSWORD", secret.metadata.name, PASSWORD_KEY),
         ],
-        ports=[k8s.core.v1.ContainerPortArgs(name="metrics", container_port=REDIS.metrics_port)],
-        resources=EXPORTER_RESOURCES.args(),
-        security_context=pods.container_security(REDIS_EXPORTER_UID),
-        readiness_probe=pods.http_probe("/", "metrics", period=30, timeout=5, failures=3),
-        liveness_probe=pods.http_probe("/", "metrics", period=30, timeout=5, failures=3),
     )
     return DataServiceSpec(
         endpoint=REDIS,

@@ -6,16 +6,30 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+import pulumi
 import pulumi_kubernetes as k8s
 
 from eco2_platform.workloads import pods
 from eco2_platform.workloads.app_config import CONFIG_CHECKSUM_ANNOTATION, AppConfig
+from infra.config import WorkloadSizing
 
 APP_UID = 10001
 """``USER 10001:10001`` in apps/Dockerfile."""
 HOME = "/home/eco2"
 APP_SCRATCH = {"tmp": pods.TMP_DIR, "home": HOME}
 """Where every app process may write: Python's tempfile directory and HOME (the image creates no home)."""
+
+
+@dataclass(frozen=True)
+class AppWorkloadArgs:
+    """What the long-running app workloads (``Api``, ``Workers``) need."""
+
+    provider: k8s.Provider
+    image: str
+    sizing: WorkloadSizing
+    config: AppConfig
+    wait_for: Sequence[pulumi.Resource]
+    """The CNI and the migration Job: a new image runs only against a migrated schema."""
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,13 @@ import pulumi_kubernetes as k8s
 
 from eco2_platform.data.component import DataServices, DataServicesArgs
 from eco2_platform.network_policies import NetworkPolicies, NetworkPoliciesArgs
-from eco2_platform.workloads.api import Api, ApiArgs
+from eco2_platform.workloads.api import Api
 from eco2_platform.workloads.app_config import AppConfig, AppConfigArgs
+from eco2_platform.workloads.app_pod import AppWorkloadArgs
 from eco2_platform.workloads.migration import Migration, MigrationArgs
 from eco2_platform.workloads.namespaces import Namespaces, NamespacesArgs
 from eco2_platform.workloads.pod_monitors import PodMonitors, PodMonitorsArgs
-from eco2_platform.workloads.workers import Workers, WorkersArgs
+from eco2_platform.workloads.workers import Workers
 from infra.config import StackConfig
 
 
@@ -74,27 +75,15 @@ def deploy_workloads(
             wait_for=[*scheduling_ready, *data.statefulsets],
         ),
     )
-    after_migration = [*scheduling_ready, migration.job]
-    api = Api(
-        "api",
-        ApiArgs(
-            provider=provider,
-            image=config.image,
-            sizing=config.workloads,
-            config=app_config,
-            wait_for=after_migration,
-        ),
+    app = AppWorkloadArgs(
+        provider=provider,
+        image=config.image,
+        sizing=config.workloads,
+        config=app_config,
+        wait_for=[*scheduling_ready, migration.job],
     )
-    workers = Workers(
-        "workers",
-        WorkersArgs(
-            provider=provider,
-            image=config.image,
-            sizing=config.workloads,
-            config=app_config,
-            wait_for=after_migration,
-        ),
-    )
+    api = Api("api", app)
+    workers = Workers("workers", app)
     PodMonitors(
         "pod-monitors",
         PodMonitorsArgs(provider=provider, wait_for=[namespaces.app, namespaces.data, *monitoring_ready]),

@@ -9,7 +9,6 @@ runs.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -18,9 +17,12 @@ import pulumi_kubernetes as k8s
 from apps.core.queue_table import QueueName
 from eco2_platform.namespaces import APP_NAMESPACE
 from eco2_platform.workloads import pods
-from eco2_platform.workloads.app_config import AppConfig
-from eco2_platform.workloads.app_pod import AppContainer, app_pod_template, deployment_metadata
-from infra.config import WorkloadSizing
+from eco2_platform.workloads.app_pod import (
+    AppContainer,
+    AppWorkloadArgs,
+    app_pod_template,
+    deployment_metadata,
+)
 from infra.ports import WORKER_METRICS_PORT
 
 ASYNC_ROLE = "async"
@@ -98,20 +100,10 @@ BEAT_LIVENESS = [
 ]
 
 
-@dataclass(frozen=True)
-class WorkersArgs:
-    provider: k8s.Provider
-    image: str
-    sizing: WorkloadSizing
-    config: AppConfig
-    wait_for: Sequence[pulumi.Resource]
-    """The CNI and the migration Job."""
-
-
 class Workers(pulumi.ComponentResource):
     deployments: dict[str, k8s.apps.v1.Deployment]
 
-    def __init__(self, name: str, args: WorkersArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, args: AppWorkloadArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("eco2:platform:Workers", name, None, opts)
         self._args = args
         self.deployments = {}
