@@ -266,3 +266,47 @@ def test_every_metrics_port_is_scraped(stack):
             for port in container.get("ports", []):
                 if port["name"] in ("metrics", "http"):
                     assert (namespace, name, port["name"]) in scraped, workload.urn
+
+
+RESTRICTED_VOLUME_SOURCES = {
+    "configMap",
+    "csi",
+    "downwardAPI",
+    "emptyDir",
+    "ephemeral",
+    "persistentVolumeClaim",
+    "projected",
+    "secret",
+}
+"""Volume types the ``restricted`` Pod Security level admits."""
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_pods_use_only_volumes_and_settings_the_restricted_level_admits(stack):
+    for workload in workloads(run_program(stack)):
+        spec = pod_spec(workload)
+        for volume in spec.get("volumes", []):
+            assert set(volume) - {"name"} <= RESTRICTED_VOLUME_SOURCES, workload.urn
+        assert not {"hostNetwork", "hostPID", "hostIPC"} & set(spec), workload.urn
+        for container in containers(workload):
+            assert not any("hostPort" in port for port in container.get("ports", [])), workload.urn
+
+
+def _waits_for_component(stack: str, component_type: str, kinds: set[str]) -> None:
+    resources = run_program(stack)
+    members = [r.urn for r in resources if r.custom and component_type in r.urn.rsplit("::", 1)[0]]
+    if not members:
+        pytest.skip(f"no {component_type} component in this program yet")
+    for resource in kubernetes_objects(resources):
+        if kind(resource) in kinds:
+            assert set(members) & transitive_dependencies(resources, resource), resource.urn
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_everything_scheduled_waits_for_the_cni(stack):
+    _waits_for_component(stack, "eco2:platform:Calico", {"Deployment", "StatefulSet", "Job"})
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_pod_monitors_wait_for_the_monitoring_stack(stack):
+    _waits_for_component(stack, "eco2:platform:Monitoring", {"PodMonitor"})
