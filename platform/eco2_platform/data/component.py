@@ -176,6 +176,7 @@ def _postgresql(sizing: WorkloadSizing, secret: k8s.core.v1.Secret) -> DataServi
         volume_gib=sizing.postgresql_volume_gib,
         resources=pods.Resources("250m", "512Mi", "2", "1536Mi"),
         health_command=["pg_isready", "-h", "127.0.0.1", "-U", POSTGRESQL.user, "-d", DATABASE_NAME],
+        probe_period_seconds=10,
         # The entrypoint writes the socket and lock file to /var/run/postgresql and runs initdb into PGDATA.
         scratch=pods.Scratch({"run": "/var/run/postgresql", "tmp": pods.TMP_DIR}),
         env=[
@@ -222,6 +223,7 @@ def _redis(sizing: WorkloadSizing, secret: k8s.core.v1.Secret) -> DataServiceSpe
             "allkeys-lru",
         ],
         health_command=["sh", "-c", "redis-cli -h 127.0.0.1 ping | grep -q PONG"],
+        probe_period_seconds=10,
         scratch=pods.Scratch({"tmp": pods.TMP_DIR}),
         env=[auth],
         config_volumes=[(_secret_volume("auth", secret, ["auth.conf"]), "/etc/redis/auth")],
@@ -237,7 +239,9 @@ def _rabbitmq(sizing: WorkloadSizing, secret: k8s.core.v1.Secret) -> DataService
         data_path="/var/lib/rabbitmq",  # also HOME: the Erlang cookie the CLI tools share with the server
         volume_gib=sizing.rabbitmq_volume_gib,
         resources=RABBITMQ_RESOURCES,
+        # Each check boots an Erlang VM for the CLI (about a second of CPU): probe less often.
         health_command=["rabbitmq-diagnostics", "-q", "check_port_connectivity"],
+        probe_period_seconds=30,
         scratch=pods.Scratch({"tmp": pods.TMP_DIR}),
         config_volumes=[
             (_secret_volume("config", secret, ["rabbitmq.conf", "enabled_plugins"]), "/etc/rabbitmq")
