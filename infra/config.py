@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import pulumi
 
+from infra.render.cloud_init import PAUSE_VERSIONS
 from infra.roles import CONTROL_PLANE_ROLE, ROLES, RoleSpec
 
 NAMESPACE = "eco2"
@@ -45,6 +46,9 @@ PLAIN_KEYS = (
     "imageRetentionDays",
     "bucketForceDestroy",
     "workloads",
+    # monitoring (platform/eco2_platform/monitoring.py)
+    "prometheusVolumeGiB",
+    "prometheusRetentionDays",
 )
 """Every non-secret ``eco2:`` key the program reads."""
 SSH_PRIVATE_KEY = "sshPrivateKey"
@@ -109,6 +113,14 @@ class WorkloadSizing:
 
 
 @dataclass(frozen=True)
+class MonitoringConfig:
+    """kube-prometheus-stack sizing: Prometheus keeps ``retention_days`` of samples on a gp3 volume."""
+
+    prometheus_volume_gib: int
+    prometheus_retention_days: int
+
+
+@dataclass(frozen=True)
 class StackConfig:
     project: str
     stack: str
@@ -127,6 +139,7 @@ class StackConfig:
     image_retention_days: int
     bucket_force_destroy: bool
     workloads: WorkloadSizing
+    monitoring: MonitoringConfig
 
     @property
     def name_prefix(self) -> str:
@@ -207,6 +220,10 @@ def parse_config(
         image_retention_days=reader.integer("imageRetentionDays", minimum=1, maximum=3650),
         bucket_force_destroy=reader.boolean("bucketForceDestroy"),
         workloads=_workloads(reader),
+        monitoring=MonitoringConfig(
+            prometheus_volume_gib=reader.integer("prometheusVolumeGiB", minimum=5, maximum=1000),
+            prometheus_retention_days=reader.integer("prometheusRetentionDays", minimum=1, maximum=365),
+        ),
     )
 
 
@@ -332,6 +349,13 @@ def _kubernetes_version(reader: _Reader) -> str:
     if int(match.group(1)) < MIN_KUBERNETES_MINOR:
         raise ConfigError(
             "kubernetesVersion", f"{value} is older than 1.{MIN_KUBERNETES_MINOR} (kubeadm v1beta4)"
+        )
+    minor = f"1.{match.group(1)}"
+    if minor not in PAUSE_VERSIONS:
+        raise ConfigError(
+            "kubernetesVersion",
+            f"{minor} has no pinned pause image yet (known: {', '.join(PAUSE_VERSIONS)}); "
+            "add it to PAUSE_VERSIONS in infra/render/cloud_init.py",
         )
     return value
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
+from eco2_platform.cluster_platform import ClusterPlatform, ClusterPlatformArgs
+from eco2_platform.monitoring import grafana_root_url
+from eco2_platform.namespaces import APP_NAMESPACE
 from eco2_platform.workloads.deploy import deploy_workloads
 from infra.components.cluster import Cluster, ClusterArgs
 from infra.components.edge import Edge, EdgeArgs
@@ -51,6 +54,9 @@ def deploy() -> None:
             api_instance_ids=[
                 nodes.instances[spec.name].id for spec in config.nodes if spec.role.name == API_ROLE
             ],
+            monitoring_instance_ids=[
+                nodes.instances[spec.name].id for spec in config.nodes if spec.role.name == "monitoring"
+            ],
         ),
     )
     cluster = Cluster(
@@ -65,17 +71,20 @@ def deploy() -> None:
         ),
     )
 
-    app = deploy_workloads(
+    platform = ClusterPlatform("platform", ClusterPlatformArgs(config, provider=cluster.provider))
+    deploy_workloads(
         config,
         provider=cluster.provider,
         bucket_name=storage.bucket.bucket,
         app_secrets=load_app_secrets(),
-        scheduling_ready=[],  # the CNI (Calico) component's readiness, once the platform layer has one
-        monitoring_ready=[],  # the monitoring stack that installs the PodMonitor CRD
+        scheduling_ready=platform.scheduling_ready,
+        storage_ready=platform.storage_ready,
+        monitoring_ready=[platform.monitoring.release],
     )
 
     pulumi.export("kubeconfig", cluster.kubeconfig)
-    pulumi.export("appNamespace", app.namespaces.app.metadata.name)
+    pulumi.export("appNamespace", APP_NAMESPACE)
+    pulumi.export("grafanaAdminPassword", platform.monitoring.grafana_admin_password)
     pulumi.export("albDnsName", edge.load_balancer.dns_name)
     pulumi.export("imageBucketName", storage.bucket.bucket)
     pulumi.export("region", config.region)
@@ -90,6 +99,7 @@ def deploy() -> None:
         {
             "app": f"https://{config.domain}",
             "api": f"https://{config.domain}/api/v1",
+            "grafana": grafana_root_url(config.domain),
             "kubernetesApi": nodes.control_plane_public_ip.apply(lambda ip: f"https://{ip}:6443"),
             "kubernetesApiDns": f"https://{config.api_endpoint_name}:6443",
         },

@@ -27,6 +27,11 @@ EXPECTED_COUNTS = {
     "eco2:infra:Nodes": 1,
     "eco2:infra:Edge": 1,
     "eco2:infra:Cluster": 1,
+    "eco2:platform:ClusterPlatform": 1,
+    "eco2:platform:Calico": 1,
+    "eco2:platform:MetricsServer": 1,
+    "eco2:platform:EbsCsi": 1,
+    "eco2:platform:Monitoring": 1,
     "aws:ec2/vpc:Vpc": 1,
     "aws:ec2/internetGateway:InternetGateway": 1,
     "aws:ec2/routeTable:RouteTable": 1,
@@ -35,7 +40,7 @@ EXPECTED_COUNTS = {
     "aws:ec2/routeTableAssociation:RouteTableAssociation": 3,
     "aws:ec2/securityGroup:SecurityGroup": 3,
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": None,  # depends on admin CIDRs: own test
-    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": 1 + ROUTES,
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": 1 + ROUTES + 1,
     "aws:s3/bucket:Bucket": 1,
     "aws:s3/bucketOwnershipControls:BucketOwnershipControls": 1,
     "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": 1,
@@ -56,13 +61,18 @@ EXPECTED_COUNTS = {
     "aws:acm/certificateValidation:CertificateValidation": 1,
     "aws:lb/loadBalancer:LoadBalancer": 1,
     "aws:lb/listener:Listener": 2,
-    "aws:lb/targetGroup:TargetGroup": ROUTES,
-    "aws:lb/targetGroupAttachment:TargetGroupAttachment": ROUTES * API_NODES,
-    "aws:lb/listenerRule:ListenerRule": ROUTES,
-    "command:remote:Command": NODES + 1 + 1 + WORKERS + 1,  # waits, init, join command, joins, kubeconfig
+    "aws:lb/targetGroup:TargetGroup": ROUTES + 1,  # the API services and Grafana
+    "aws:lb/targetGroupAttachment:TargetGroupAttachment": ROUTES * API_NODES + 1,
+    "aws:lb/listenerRule:ListenerRule": ROUTES + 1,
+    "command:remote:Command": NODES + 1 + WORKERS + 1,  # waits, init, joins, kubeconfig
     "pulumi:providers:kubernetes": 1,
-    "kubernetes:core/v1:Namespace": 3,  # the cluster's app namespace, and the platform's app and data ones
-    # The data services and the app (platform/eco2_platform/data, workloads, network_policies.py)
+    # platform (eco2_platform): tigera-operator and monitoring namespaces, five charts
+    "kubernetes:helm.sh/v3:Release": 5,
+    "kubernetes:operator.tigera.io/v1:Installation": 1,
+    "kubernetes:storage.k8s.io/v1:StorageClass": 1,
+    # ... and the app's and data namespaces, the data services and the app (platform/eco2_platform/data,
+    # workloads, network_policies.py)
+    "kubernetes:core/v1:Namespace": 2 + 2,
     "eco2:platform:Namespaces": 1,
     "eco2:platform:NetworkPolicies": 1,
     "eco2:platform:DataServices": 1,
@@ -71,9 +81,10 @@ EXPECTED_COUNTS = {
     "eco2:platform:Api": 1,
     "eco2:platform:Workers": 1,
     "eco2:platform:PodMonitors": 1,
-    "random:index/randomPassword:RandomPassword": 4,  # PostgreSQL, Redis, RabbitMQ, token secret
+    # Grafana's admin password; PostgreSQL, Redis, RabbitMQ and the token secret
+    "random:index/randomPassword:RandomPassword": 1 + 4,
     "tls:index/privateKey:PrivateKey": 1,
-    "kubernetes:core/v1:Secret": 4,
+    "kubernetes:core/v1:Secret": 1 + 4,
     "kubernetes:core/v1:ConfigMap": 1,
     "kubernetes:apps/v1:StatefulSet": 3,
     "kubernetes:core/v1:Service": 3 + ROUTES,
@@ -123,8 +134,9 @@ def test_resource_counts_per_type(stack):
 def test_every_resource_belongs_to_a_component(stack):
     resources = run_program(stack)
     components = {resource.urn: resource for resource in resources if not resource.custom}
-    layers = ("eco2:infra:", "eco2:platform:")
-    assert all(component.type_.startswith(layers) for component in components.values())
+    assert all(
+        component.type_.startswith(("eco2:infra:", "eco2:platform:")) for component in components.values()
+    )
     for resource in resources:
         if resource.custom:
             assert resource.parent in components, f"{resource.type_} {resource.name} is not in a component"
@@ -165,4 +177,7 @@ def test_outputs_a_platform_engineer_needs(stack):
     assert outputs["urls"]["value"]["app"] == f"https://{domain}"
     assert outputs["urls"]["value"]["kubernetesApiDns"] == f"https://k8s.{domain}:6443"
     assert outputs["apiRoutes"]["value"]["waste"] == {"path": "/api/v1/waste", "nodePort": 30083}
-    assert not any(output["secret"] for name, output in outputs.items() if name != "kubeconfig")
+    assert outputs["grafanaAdminPassword"]["secret"] is True
+    assert outputs["urls"]["value"]["grafana"] == f"https://{domain}/grafana/"
+    secrets = ("kubeconfig", "grafanaAdminPassword")
+    assert not any(output["secret"] for name, output in outputs.items() if name not in secrets)

@@ -42,6 +42,8 @@ class DataServicesArgs:
     namespace: k8s.core.v1.Namespace
     scheduling_ready: Sequence[pulumi.Resource]
     """What every scheduled pod waits for (the CNI)."""
+    storage_ready: Sequence[pulumi.Resource]
+    """The EBS CSI driver and the gp3 StorageClass the claims use."""
 
 
 class DataServices(pulumi.ComponentResource):
@@ -51,7 +53,9 @@ class DataServices(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: DataServicesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("eco2:platform:DataServices", name, None, opts)
-        opts_k8s = pods.child_options(self, args.provider, [args.namespace, *args.scheduling_ready])
+        opts_k8s = pods.child_options(
+            self, args.provider, [args.namespace, *args.scheduling_ready, *args.storage_ready]
+        )
         self.passwords = {}
         secrets: dict[str, k8s.core.v1.Secret] = {}
         for endpoint in (POSTGRESQL, REDIS, RABBITMQ):

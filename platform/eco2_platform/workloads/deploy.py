@@ -36,6 +36,7 @@ def deploy_workloads(
     bucket_name: pulumi.Input[str],
     app_secrets: Mapping[str, pulumi.Output[str]],
     scheduling_ready: Sequence[pulumi.Resource],
+    storage_ready: Sequence[pulumi.Resource],
     monitoring_ready: Sequence[pulumi.Resource],
 ) -> DeployedWorkloads:
     """Namespaces → network policies and data services → settings → migration Job → APIs and workers."""
@@ -51,6 +52,7 @@ def deploy_workloads(
             provider=provider,
             namespace=namespaces.data,
             scheduling_ready=scheduling_ready,
+            storage_ready=storage_ready,
         ),
     )
     app_config = AppConfig(
