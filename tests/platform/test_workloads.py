@@ -314,3 +314,18 @@ def test_everything_scheduled_waits_for_the_cni(stack):
 @pytest.mark.parametrize("stack", STACKS)
 def test_pod_monitors_wait_for_the_monitoring_stack(stack):
     _waits_for_component(stack, "eco2:platform:Monitoring", {"PodMonitor"})
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_worker_metrics_sum_the_pool_processes_from_an_empty_dir(stack):
+    resources = run_program(stack)
+    for group in WORKER_GROUPS:
+        (container,) = pod_spec(named(resources, "Deployment", f"worker-{group.name}"))["containers"]
+        directory = env_of(container)["PROMETHEUS_MULTIPROC_DIR"]["value"]
+        mounts = [mount["mountPath"] for mount in container["volumeMounts"]]
+        assert any(directory.startswith(f"{path}/") for path in mounts)
+    # Eco2WorkerDown selects up{job=~".*worker.*"}; a PodMonitor's job is <namespace>/<name>.
+    monitor = named(resources, "PodMonitor", "workers")
+    assert "worker" in f"{monitor.inputs['metadata']['namespace']}/{monitor.inputs['metadata']['name']}"
+    rabbitmq = named(resources, "PodMonitor", "rabbitmq").inputs["spec"]["podMetricsEndpoints"]
+    assert [endpoint["path"] for endpoint in rabbitmq] == ["/metrics/per-object"]

@@ -45,6 +45,8 @@ class AppContainer:
     startup: k8s.core.v1.ProbeArgs | None = None
     extra_scratch: Mapping[str, str] = field(default_factory=dict)
     """More emptyDirs (name → path), e.g. the beat schedule."""
+    env: Mapping[str, str] = field(default_factory=dict)
+    """Plain variables of this process only (never a secret: those come from AppConfig)."""
 
 
 def app_pod_template(
@@ -87,7 +89,11 @@ def app_pod_template(
                     name=container.name,
                     image=image,
                     command=list(container.command),
-                    env=[k8s.core.v1.EnvVarArgs(name="HOME", value=HOME), *config.env()],
+                    env=[
+                        k8s.core.v1.EnvVarArgs(name=name, value=value)
+                        for name, value in {"HOME": HOME, **container.env}.items()
+                    ]
+                    + config.env(),
                     env_from=config.env_from(),
                     ports=list(container.ports) or None,
                     resources=container.resources.args(),

@@ -61,6 +61,7 @@ def deploy_workloads(
             provider=provider,
             namespace=namespaces.app,
             environment=config.stack,
+            domain=config.domain,
             bucket_name=bucket_name,
             region=config.region,
             app_origins=config.app_origins,

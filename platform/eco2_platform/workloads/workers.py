@@ -35,6 +35,9 @@ WORKER_RESOURCES = pods.Resources("200m", "448Mi", "2", "1Gi")
 BEAT_RESOURCES = pods.Resources("20m", "128Mi", "500m", "384Mi")
 BEAT_STATE_DIR = "/var/lib/celery"
 BEAT_SCHEDULE = f"{BEAT_STATE_DIR}/celerybeat-schedule"
+METRICS_DIR = f"{pods.TMP_DIR}/eco2-metrics"
+"""prometheus-client's multiprocess directory: the pool processes that run the tasks write their samples
+there and the worker's metrics server sums them (docs/observability.md)."""
 BEAT_STALE_MINUTES = 10
 """Beat rewrites its schedule file at least every 3 minutes (the sweep runs every minute)."""
 
@@ -154,6 +157,7 @@ class Workers(pulumi.ComponentResource):
             # (late acks: unfinished messages are redelivered) and drops a connection that may be wedged.
             liveness=pods.exec_probe(ping, period=60, timeout=30, failures=5),
             startup=pods.exec_probe(ping, period=15, timeout=30, failures=40),
+            env={"PROMETHEUS_MULTIPROC_DIR": METRICS_DIR},
         )
         self._deployment(
             name,
