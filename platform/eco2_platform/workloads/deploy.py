@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -20,15 +19,6 @@ from eco2_platform.workloads.workers import Workers
 from infra.config import StackConfig
 
 
-@dataclass(frozen=True)
-class DeployedWorkloads:
-    namespaces: Namespaces
-    data: DataServices
-    migration: Migration
-    api: Api
-    workers: Workers
-
-
 def deploy_workloads(
     config: StackConfig,
     *,
@@ -38,7 +28,7 @@ def deploy_workloads(
     scheduling_ready: Sequence[pulumi.Resource],
     storage_ready: Sequence[pulumi.Resource],
     monitoring_ready: Sequence[pulumi.Resource],
-) -> DeployedWorkloads:
+) -> None:
     """Namespaces → network policies and data services → settings → migration Job → APIs and workers."""
     namespaces = Namespaces("namespaces", NamespacesArgs(provider=provider))
     NetworkPolicies(
@@ -85,10 +75,9 @@ def deploy_workloads(
         config=app_config,
         wait_for=[*scheduling_ready, migration.job],
     )
-    api = Api("api", app)
-    workers = Workers("workers", app)
+    Api("api", app)
+    Workers("workers", app)
     PodMonitors(
         "pod-monitors",
         PodMonitorsArgs(provider=provider, wait_for=[namespaces.app, namespaces.data, *monitoring_ready]),
     )
-    return DeployedWorkloads(namespaces=namespaces, data=data, migration=migration, api=api, workers=workers)
