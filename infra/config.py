@@ -45,10 +45,10 @@ PLAIN_KEYS = (
     "extraCorsOrigins",
     "imageRetentionDays",
     "bucketForceDestroy",
+    "workloads",
     # monitoring (platform/eco2_platform/monitoring.py)
     "prometheusVolumeGiB",
     "prometheusRetentionDays",
-    "workloads",
 )
 """Every non-secret ``eco2:`` key the program reads."""
 SSH_PRIVATE_KEY = "sshPrivateKey"
@@ -99,14 +99,6 @@ class NodeSpec:
 
 
 @dataclass(frozen=True)
-class MonitoringConfig:
-    """kube-prometheus-stack sizing: Prometheus keeps ``retention_days`` of samples on a gp3 volume."""
-
-    prometheus_volume_gib: int
-    prometheus_retention_days: int
-
-
-@dataclass(frozen=True)
 class WorkloadSizing:
     """How big the cluster's workloads are (``eco2:workloads``): data volumes and replica counts."""
 
@@ -118,6 +110,14 @@ class WorkloadSizing:
     api_max_replicas: int
     worker_replicas: int
     """Replicas of each Celery worker group (the beat scheduler always runs exactly one)."""
+
+
+@dataclass(frozen=True)
+class MonitoringConfig:
+    """kube-prometheus-stack sizing: Prometheus keeps ``retention_days`` of samples on a gp3 volume."""
+
+    prometheus_volume_gib: int
+    prometheus_retention_days: int
 
 
 @dataclass(frozen=True)
@@ -138,8 +138,8 @@ class StackConfig:
     extra_cors_origins: tuple[str, ...]
     image_retention_days: int
     bucket_force_destroy: bool
-    monitoring: MonitoringConfig
     workloads: WorkloadSizing
+    monitoring: MonitoringConfig
 
     @property
     def name_prefix(self) -> str:
@@ -219,11 +219,11 @@ def parse_config(
         extra_cors_origins=_origins(reader),
         image_retention_days=reader.integer("imageRetentionDays", minimum=1, maximum=3650),
         bucket_force_destroy=reader.boolean("bucketForceDestroy"),
+        workloads=_workloads(reader),
         monitoring=MonitoringConfig(
             prometheus_volume_gib=reader.integer("prometheusVolumeGiB", minimum=5, maximum=1000),
             prometheus_retention_days=reader.integer("prometheusRetentionDays", minimum=1, maximum=365),
         ),
-        workloads=_workloads(reader),
     )
 
 

@@ -20,7 +20,12 @@ from tools.plan.stack_runner import REPO_ROOT
 
 SENSITIVE = ("PASSWORD", "PASS", "SECRET", "KEY", "URL", "AUTH", "TOKEN")
 """Variable-name parts that must come from a Secret (URLs embed passwords)."""
-PLAIN_URL_SETTINGS = {"ECO2_S3_ENDPOINT_URL", "ECO2_OPENAI_BASE_URL", "ECO2_KAKAO_LOCAL_BASE_URL"}
+PLAIN_URL_SETTINGS = {
+    "ECO2_S3_ENDPOINT_URL",
+    "ECO2_OPENAI_BASE_URL",
+    "ECO2_KAKAO_LOCAL_BASE_URL",
+    "ECO2_AUTH_PUBLIC_BASE_URL",
+}
 
 
 def secret_values(stack: str) -> set[str]:
@@ -94,6 +99,7 @@ def test_settings_choose_openai_only_with_its_key():
             provider=None,  # type: ignore[arg-type]
             namespace=None,  # type: ignore[arg-type]
             environment="prod",
+            domain="eco2.example.com",
             bucket_name="bucket",
             region="ap-northeast-2",
             app_origins=("https://eco2.example.com",),
@@ -106,6 +112,7 @@ def test_settings_choose_openai_only_with_its_key():
     assert with_key["ECO2_ANALYZER"] == "openai"
     assert with_key["ECO2_CORS_ORIGINS"] == '["https://eco2.example.com"]'
     assert with_key["ECO2_ENVIRONMENT"] == "prod"
+    assert with_key["ECO2_AUTH_PUBLIC_BASE_URL"] == "https://eco2.example.com"
 
 
 @pytest.fixture

@@ -1,20 +1,19 @@
-"""Kubernetes objects the program registers, as tests inspect them: pod specs, containers, schema checks."""
+"""Kubernetes objects the program registers, as tests inspect them: kinds, pod specs, containers, env."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from tools.plan import crds, schemas
 from tools.plan.harness import CapturedResource
+from tools.plan.objects import is_kubernetes_object
 
-K8S_PREFIX = "kubernetes:"
 POD_SPEC_KINDS = {"Deployment", "StatefulSet", "Job"}
 
 
 def kubernetes_objects(resources: Iterable[CapturedResource]) -> list[CapturedResource]:
-    """Every Kubernetes object: not the provider, nor a Helm release (it has no manifest of its own)."""
-    return [r for r in resources if r.custom and r.type_.startswith(K8S_PREFIX) and "kind" in r.inputs]
+    """Every Kubernetes object (not the provider, not a Helm release)."""
+    return [r for r in resources if r.custom and is_kubernetes_object(r.type_)]
 
 
 def kind(resource: CapturedResource) -> str:
@@ -47,13 +46,3 @@ def containers(resource: CapturedResource) -> Iterator[dict[str, Any]]:
 
 def env_of(container: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {item["name"]: item for item in container.get("env", [])}
-
-
-def validate(manifest: dict[str, Any], kubernetes_minor: str) -> None:
-    """Raise ``jsonschema.ValidationError`` if ``manifest`` does not match its schema, as ``make plan`` checks
-    it: the strict Kubernetes OpenAPI for built-in kinds, the closed CRD schema for custom resources."""
-    api_version, kind_ = str(manifest["apiVersion"]), str(manifest["kind"])
-    if schemas.is_built_in(kubernetes_minor, api_version, kind_):
-        schemas.validator(kubernetes_minor, api_version, kind_).validate(manifest)
-    else:
-        crds.validator_for(api_version, kind_).validate(manifest)

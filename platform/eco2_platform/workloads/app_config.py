@@ -36,6 +36,8 @@ class AppConfigArgs:
     namespace: k8s.core.v1.Namespace
     environment: str
     """``ECO2_ENVIRONMENT``: the stack name (dev or prod)."""
+    domain: str
+    """The public domain: the API's base URL for the sign-in providers' callbacks."""
     bucket_name: pulumi.Input[str]
     region: str
     app_origins: Sequence[str]
@@ -52,6 +54,7 @@ def settings_data(args: AppConfigArgs, bucket_name: str) -> dict[str, str]:
         "ECO2_S3_BUCKET": bucket_name,
         "ECO2_S3_REGION": args.region,
         "ECO2_CORS_ORIGINS": json.dumps(list(args.app_origins)),
+        "ECO2_AUTH_PUBLIC_BASE_URL": f"https://{args.domain}",
         "ECO2_WORKER_METRICS_PORT": str(WORKER_METRICS_PORT),
         # OpenAI vision only with a key; otherwise the embedded classifier (the offline default).
         "ECO2_ANALYZER": "openai" if "openaiApiKey" in args.app_secrets else "embedded",
