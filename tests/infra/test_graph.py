@@ -81,8 +81,8 @@ EXPECTED_COUNTS = {
     "eco2:platform:Api": 1,
     "eco2:platform:Workers": 1,
     "eco2:platform:PodMonitors": 1,
-    # Grafana's admin password; PostgreSQL, Redis, RabbitMQ and the token secret
-    "random:index/randomPassword:RandomPassword": 1 + 4,
+    # Grafana's admin password; PostgreSQL, Redis and RabbitMQ
+    "random:index/randomPassword:RandomPassword": 1 + 3,
     "tls:index/privateKey:PrivateKey": 1,
     "kubernetes:core/v1:Secret": 1 + 4,
     "kubernetes:core/v1:ConfigMap": 1,

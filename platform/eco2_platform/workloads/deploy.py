@@ -57,6 +57,7 @@ def deploy_workloads(
             app_origins=config.app_origins,
             data_passwords=data.passwords,
             app_secrets=app_secrets,
+            sign_in_client_ids=config.sign_in_client_ids,
         ),
     )
     migration = Migration(
