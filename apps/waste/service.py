@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from kombu.exceptions import OperationalError
-from sqlalchemy import delete, func, update
+from sqlalchemy import delete, exists, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -112,11 +112,15 @@ def _check_pending_uploads(session: Session, settings: Settings, user_id: uuid.U
 
 def delete_expired_uploads(session: Session, s3: Any, settings: Settings) -> int:
     """Delete a batch of expired, never-used upload reservations and their objects (objects first: a failed
-    deletion keeps the row, so the next run retries). Returns how many were deleted."""
+    deletion keeps the row, so the next run retries); an upload a job points at is in use, whatever its
+    status says. Returns how many were deleted."""
+    has_job = exists().where(col(AnalysisJob.upload_id) == Upload.id)
     expired = list(
         session.exec(
             select(Upload)
-            .where(col(Upload.status) == UploadStatus.PENDING.value, col(Upload.expires_at) < utcnow())
+            .where(
+                col(Upload.status) == UploadStatus.PENDING.value, col(Upload.expires_at) < utcnow(), ~has_job
+            )
             .order_by(col(Upload.expires_at))
             .limit(EXPIRED_UPLOADS_BATCH)
         )
@@ -128,7 +132,9 @@ def delete_expired_uploads(session: Session, s3: Any, settings: Settings) -> int
         logger.warning("could not delete %d expired upload objects; retrying next run", len(failed))
     if done:
         session.execute(
-            delete(Upload).where(col(Upload.id).in_(done), col(Upload.status) == UploadStatus.PENDING.value)
+            delete(Upload).where(
+                col(Upload.id).in_(done), col(Upload.status) == UploadStatus.PENDING.value, ~has_job
+            )
         )
         session.commit()
     return len(done)

@@ -6,6 +6,8 @@ import uuid
 from dataclasses import dataclass
 
 import httpx
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from apps.auth.tokens import sign_access_token
 from apps.core.access_tokens import key_ring
@@ -69,3 +71,14 @@ def access_token_for(user_id: uuid.UUID, settings: Settings) -> str:
     """A valid access token of ours for any user id, signed with the configured key (no session row)."""
     token, _ = sign_access_token(key_ring(settings), settings, user_id, uuid.uuid4(), None)
     return token
+
+
+def fresh_signing_key_pem() -> str:
+    """A new Ed25519 private key (PKCS#8 PEM): what a deployed environment must be configured with."""
+    return (
+        ed25519.Ed25519PrivateKey.generate()
+        .private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        .decode()
+    )

@@ -94,6 +94,26 @@ def test_expired_unused_reservations_and_their_objects_are_cleaned_up(
     assert s3.list_objects_v2(Bucket=bucket, Prefix=expired_key)["KeyCount"] == 0
 
 
+def test_cleanup_keeps_an_expired_upload_that_a_job_points_at(
+    api: httpx.Client, auth: dict[str, str]
+) -> None:
+    """Whatever its status says, an upload with a job is in use: neither the row nor the photo may go."""
+    upload_id = uuid.UUID(upload_photo(api, auth, image_bytes()))
+    with Session(get_engine()) as session:
+        upload = session.get(Upload, upload_id)
+        assert upload is not None and upload.status == UploadStatus.PENDING
+        upload.expires_at = utcnow() - timedelta(minutes=1)
+        session.add(upload)
+        session.add(AnalysisJob(user_id=upload.user_id, upload_id=upload_id, queue="high_priority"))
+        session.commit()
+        key = upload.object_key
+    cleanup_expired_uploads()
+    with Session(get_engine()) as session:
+        assert session.get(Upload, upload_id) is not None
+    s3, bucket = get_s3_client(), get_settings().s3_bucket
+    assert s3.list_objects_v2(Bucket=bucket, Prefix=key)["KeyCount"] == 1
+
+
 def test_a_black_holed_broker_costs_an_analysis_under_a_second(
     api: httpx.Client, auth: dict[str, str]
 ) -> None:
