@@ -26,7 +26,7 @@ from eco2_platform.namespaces import MONITORING_NAMESPACE
 from eco2_platform.storage_classes import DEFAULT_STORAGE_CLASS
 from infra.config import MonitoringConfig
 from infra.ports import GRAFANA
-from infra.roles import ROLES
+from infra.roles import MONITORING_ROLE, ROLES
 
 MONITORING_DIR = Path(__file__).resolve().parents[1] / "monitoring"
 DASHBOARDS_DIR = MONITORING_DIR / "dashboards"
@@ -106,7 +106,7 @@ def load_rule_files(folder: Path = RULES_DIR) -> list[RuleFile]:
 
 
 def _on_monitoring_node() -> dict[str, Any]:
-    role = ROLES["monitoring"]
+    role = ROLES[MONITORING_ROLE]
     return {"nodeSelector": role.node_selector, "tolerations": role.tolerations}
 
 
