@@ -25,8 +25,8 @@ from tools.plan.harness import STACKS, by_name, execute, of_type, run_program
 RELEASE = "kubernetes:helm.sh/v3:Release"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
-VOLUME_GIB = {"dev": 20, "prod": 50}
-RETENTION_DAYS = {"dev": 15, "prod": 30}
+VOLUME_GIB = {"dev": 10, "prod": 50}
+RETENTION_DAYS = {"dev": 7, "prod": 30}
 RULES_FILE = """\
 groups:
   - name: eco2-api
