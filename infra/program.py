@@ -18,7 +18,7 @@ from infra.components.security import Group, Security, SecurityArgs
 from infra.components.storage import Storage, StorageArgs
 from infra.config import load_app_secrets, load_config, load_ssh_private_key
 from infra.ports import API_ROUTES
-from infra.roles import API_ROLE
+from infra.roles import API_ROLE, MONITORING_ROLE
 
 
 def deploy() -> None:
@@ -55,7 +55,7 @@ def deploy() -> None:
                 nodes.instances[spec.name].id for spec in config.nodes if spec.role.name == API_ROLE
             ],
             monitoring_instance_ids=[
-                nodes.instances[spec.name].id for spec in config.nodes if spec.role.name == "monitoring"
+                nodes.instances[spec.name].id for spec in config.nodes if spec.role.name == MONITORING_ROLE
             ],
         ),
     )
