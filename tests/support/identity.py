@@ -53,18 +53,14 @@ class SignedIn:
 
 
 def sign_in(api: httpx.Client, nickname: str = "tester", subject: str | None = None) -> SignedIn:
-    """A new user (or the same one again for the same subject), through the local sign-in provider."""
+    """A new user (or the same one again for the same subject), through the local sign-in provider; its
+    `.headers` are what every API test sends as "a signed-in user"."""
     response = api.post(
         "/api/v1/auth/local/token", json={"subject": subject or uuid.uuid4().hex, "nickname": nickname}
     )
     assert response.status_code == 200, response.text
     body = response.json()
     return SignedIn(body["user_id"], body["access_token"], body["refresh_token"])
-
-
-def signed_in_headers(api: httpx.Client, nickname: str = "tester") -> dict[str, str]:
-    """The Authorization header of a freshly signed-in user."""
-    return sign_in(api, nickname).headers
 
 
 def access_token_for(user_id: uuid.UUID, settings: Settings) -> str:

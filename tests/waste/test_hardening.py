@@ -27,7 +27,7 @@ from apps.waste.cache import FinishedJobCache
 from apps.waste.models import AnalysisJob, JobStatus, Upload, UploadStatus
 from apps.waste.tasks import cleanup_expired_uploads, sweep_stuck_jobs
 from tests.support import services
-from tests.support.identity import access_token_for, signed_in_headers
+from tests.support.identity import access_token_for, sign_in
 from tests.support.provisioning import free_port
 from tests.support.tcp_proxy import TcpProxy
 from tests.waste.conftest import SAMPLE_PHOTO, image_bytes, upload_photo
@@ -55,7 +55,7 @@ def test_reservations_are_rate_limited_per_user(
     assert limited.status_code == 429
     assert 1 <= int(limited.headers["Retry-After"]) <= 10
     assert limited.json()["detail"].startswith("too many requests")
-    assert reserve(api, signed_in_headers(api, "other")).status_code == 201
+    assert reserve(api, sign_in(api, "other").headers).status_code == 201
 
 
 def test_a_user_holds_a_bounded_number_of_pending_uploads(
