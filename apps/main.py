@@ -19,8 +19,12 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session
 
 from apps.core.db import get_engine
+from apps.core.observability import http as observability
+from apps.core.observability.logging import configure_logging
 from apps.core.queue import celery_app, declare_topology
+from apps.core.settings import get_settings
 from apps.waste.exceptions import ScanError, scan_error_handler
+from apps.waste.metrics import QueuedJobsCollector
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +73,10 @@ def create_app(domains: Iterable[str]) -> FastAPI:
         app.include_router(module.router, prefix=f"{API_PREFIX}/{domain}")
     app.add_exception_handler(ScanError, scan_error_handler)
     app.add_exception_handler(PoolTimeout, database_busy_handler)
+    # Observability: JSON logs, request ids, HTTP metrics and /metrics (docs/observability.md).
+    configure_logging(get_settings())
+    queued_jobs = (lambda: [QueuedJobsCollector(get_engine())]) if "waste" in selected else tuple
+    observability.install(app, get_settings(), queued_jobs)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -55,6 +55,13 @@ class Settings(BaseSettings):
     # Jobs stuck in `queued` longer than this are re-published by the sweeper.
     queued_job_timeout_seconds: int = 120
 
+    # Observability (docs/observability.md): Prometheus metrics and structured logs.
+    metrics_enabled: bool = True  # false: no HTTP metrics middleware, no /metrics (the benchmark's baseline)
+    worker_metrics_host: str = "0.0.0.0"  # noqa: S104 (Prometheus scrapes the pod's IP)
+    worker_metrics_port: int = Field(default=9100, ge=0, le=65535)  # 0: no worker metrics server
+    log_format: Literal["json", "text"] = "json"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
     @model_validator(mode="after")
     def _deployed_environments_need_a_real_token_secret(self) -> Settings:
         if self.environment in {"dev", "prod"}:
