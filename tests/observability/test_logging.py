@@ -97,7 +97,7 @@ def test_a_line_is_one_json_object_with_the_bound_context(
     assert "request_id" not in outside and "job_id" not in outside, "the context ends with the block"
 
 
-def test_extra_fields_and_tracebacks_are_redacted(capture: tuple[logging.Logger, io.StringIO]) -> None:
+def test_extra_fields_and_tracebacks_are_redacted(capture: Capture) -> None:
     logger, stream = capture
     try:
         raise RuntimeError(f"upstream refused Bearer {JWT}")
