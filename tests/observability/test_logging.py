@@ -31,6 +31,9 @@ PRESIGNED = (
 PHOTO = bytes(range(256)) * 4
 
 
+Capture = tuple[logging.Logger, io.StringIO]
+
+
 @pytest.fixture
 def capture() -> Iterator[tuple[logging.Logger, io.StringIO]]:
     stream = io.StringIO()
@@ -78,9 +81,7 @@ def test_redaction_keeps_ordinary_text() -> None:
     assert Redactor()(text) == text
 
 
-def test_a_line_is_one_json_object_with_the_bound_context(
-    capture: tuple[logging.Logger, io.StringIO],
-) -> None:
+def test_a_line_is_one_json_object_with_the_bound_context(capture: Capture) -> None:
     logger, stream = capture
     with bind(request_id="req-12345678", task=None):
         bind_job("job-1")
