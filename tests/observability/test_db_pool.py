@@ -34,7 +34,11 @@ def test_in_use_and_waits_are_measured() -> None:
             engine.connect()
         assert sample("eco2_db_pool_waits_total", outcome="timeout") == timeouts + 1
 
-        threading.Thread(target=lambda: (time.sleep(0.1), first.close()), daemon=True).start()
+        def release_soon() -> None:
+            time.sleep(0.1)
+            first.close()
+
+        threading.Thread(target=release_soon, daemon=True).start()
         second = engine.connect()  # waits until the first is returned
         assert sample("eco2_db_pool_waits_total", outcome="acquired") == acquired + 1
         second.close()
