@@ -103,13 +103,22 @@ class QueuedJobsCollector(Collector):
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    def collect(self) -> Iterator[Metric]:
+    @staticmethod
+    def _families() -> tuple[GaugeMetricFamily, GaugeMetricFamily]:
         count = GaugeMetricFamily("eco2_jobs_queued", "Jobs in state queued, by queue.", labels=["queue"])
         age = GaugeMetricFamily(
             "eco2_jobs_queued_oldest_age_seconds",
             "Seconds since the longest-waiting queued job entered queued, by queue (0 when none).",
             labels=["queue"],
         )
+        return count, age
+
+    def describe(self) -> Iterator[Metric]:
+        """The metrics without querying (a registry calls this when the collector is registered)."""
+        yield from self._families()
+
+    def collect(self) -> Iterator[Metric]:
+        count, age = self._families()
         entered = (
             select(func.max(JobEvent.created_at))
             .where(
