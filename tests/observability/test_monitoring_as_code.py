@@ -77,7 +77,7 @@ def rules() -> list[dict[str, Any]]:
 
 def test_promql_names_are_extracted() -> None:
     expr = (
-        'histogram_quantile(0.99, sum by (route, le) (rate(eco2_x_bucket{route!="/a/{id}"}[$__rate_interval])))'
+        'histogram_quantile(0.99, sum by (route, le) (rate(eco2_x_bucket{route!="/a/{id}"}[$__range])))'
         " / on (job) up > bool 1"
     )
     assert metric_names(expr) == {"eco2_x_bucket", "up"}
