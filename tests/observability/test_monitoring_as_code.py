@@ -183,3 +183,21 @@ def test_promtool_unit_tests_of_the_alerts_pass() -> None:
         cwd=MONITORING / "tests",
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
+
+
+@needs_promtool
+def test_the_local_prometheus_config_is_valid_once_rendered(tmp_path: Path) -> None:
+    """As scripts/up.sh renders it: ports and the rules directory filled in."""
+    assert PROMTOOL is not None
+    template = (MONITORING / "local" / "prometheus.yml").read_text()
+    rendered = (
+        template.replace("@API_PORT@", "8000")
+        .replace("@WORKER_METRICS_PORT@", "9100")
+        .replace("@RULES_DIR@", str(MONITORING / "rules"))
+    )
+    assert not any("@" in line.split("#")[0] for line in rendered.splitlines()), "every placeholder filled"
+    config = tmp_path / "prometheus.yml"
+    config.write_text(rendered)
+    completed = subprocess.run([PROMTOOL, "check", "config", str(config)], capture_output=True, text=True)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "2 rule files found" in completed.stdout + completed.stderr
