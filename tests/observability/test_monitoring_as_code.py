@@ -23,7 +23,8 @@ DASHBOARDS = sorted((MONITORING / "dashboards").glob("*.json"))
 RULE_FILES = sorted((MONITORING / "rules").glob("*.yaml"))
 RULE_TESTS = sorted((MONITORING / "tests").glob("*.yaml"))
 
-# Metrics of exporters the platform runs: rabbitmq_prometheus (per-object endpoint), node-exporter, the
+# Metrics of the exporters the platform runs, names checked against Debian's exporters and RabbitMQ 3.10's
+# plugin: rabbitmq_prometheus (per-object endpoint), node-exporter, postgres_exporter, redis_exporter, the
 # kubelet, the blackbox exporter, and Prometheus's own `up`.
 EXPORTER_METRICS = frozenset(
     {
@@ -42,6 +43,14 @@ EXPORTER_METRICS = frozenset(
         "kubelet_volume_stats_inodes_used",
         "kubelet_volume_stats_inodes",
         "probe_ssl_earliest_cert_expiry",
+        "pg_up",
+        "pg_stat_database_numbackends",
+        "pg_settings_max_connections",
+        "redis_up",
+        "redis_memory_used_bytes",
+        "redis_connected_clients",
+        "redis_keyspace_hits_total",
+        "redis_keyspace_misses_total",
     }
 )
 SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum"), "gauge": ("",)}
