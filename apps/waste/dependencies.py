@@ -32,10 +32,6 @@ def limit_uploads(request: Request, user: CurrentUser, settings: SettingsDep) ->
     limit_request(request, settings, "uploads", settings.upload_rate_per_minute, str(user.id))
 
 
-def limit_analyses(request: Request, user: CurrentUser, settings: SettingsDep) -> None:
-    limit_request(request, settings, "analyses", settings.analysis_rate_per_minute, str(user.id))
-
-
 async def get_caller_id(
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
@@ -53,3 +49,7 @@ async def get_caller_id(
 
 
 CallerId = Annotated[uuid.UUID, Depends(get_caller_id)]
+
+
+def limit_analyses(request: Request, user_id: CallerId, settings: SettingsDep) -> None:
+    limit_request(request, settings, "analyses", settings.analysis_rate_per_minute, str(user_id))

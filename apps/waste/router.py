@@ -76,15 +76,15 @@ def create_analysis(
     body: AnalysisCreate,
     request: Request,
     response: Response,
-    user: CurrentUser,
+    user_id: CallerId,
     session: SessionDep,
     s3: S3Dep,
     settings: SettingsDep,
     idempotency_key: IdempotencyKey = None,
 ) -> AnalysisAccepted:
     """Verify the uploaded photo, record the job, then publish it. Repeats with the same Idempotency-Key
-    return the same job."""
-    submission = service.submit_analysis(session, s3, settings, user.id, body, idempotency_key)
+    return the same job. The upload row's owner is the authorization (no user lookup)."""
+    submission = service.submit_analysis(session, s3, settings, user_id, body, idempotency_key)
     if submission.created:
         service.publish(session, submission.job)
     poll_url = _poll_url(request, submission.job.id)
