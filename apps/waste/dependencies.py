@@ -11,7 +11,7 @@ from apps.core.cache import get_redis
 from apps.core.dependencies import SettingsDep
 from apps.core.request_rate import limit_request
 from apps.core.storage import get_s3_client
-from apps.users.dependencies import CurrentUser, bearer_scheme
+from apps.users.dependencies import bearer_scheme
 from apps.waste.cache import FinishedJobCache
 
 S3Dep = Annotated[Any, Depends(get_s3_client)]
@@ -26,10 +26,6 @@ async def get_finished_job_cache() -> FinishedJobCache:
 
 
 FinishedJobCacheDep = Annotated[FinishedJobCache, Depends(get_finished_job_cache)]
-
-
-def limit_uploads(request: Request, user: CurrentUser, settings: SettingsDep) -> None:
-    limit_request(request, settings, "uploads", settings.upload_rate_per_minute, str(user.id))
 
 
 async def get_caller_id(
@@ -49,6 +45,10 @@ async def get_caller_id(
 
 
 CallerId = Annotated[uuid.UUID, Depends(get_caller_id)]
+
+
+def limit_uploads(request: Request, user_id: CallerId, settings: SettingsDep) -> None:
+    limit_request(request, settings, "uploads", settings.upload_rate_per_minute, str(user_id))
 
 
 def limit_analyses(request: Request, user_id: CallerId, settings: SettingsDep) -> None:

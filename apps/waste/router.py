@@ -13,7 +13,6 @@ from starlette.concurrency import run_in_threadpool
 from apps.core.db import SessionDep, get_engine
 from apps.core.dependencies import SettingsDep
 from apps.core.errors import error_responses
-from apps.users.dependencies import CurrentUser
 from apps.waste import service
 from apps.waste.dependencies import (
     CallerId,
@@ -47,10 +46,10 @@ STREAM_TIMEOUT_SECONDS = 120.0
     responses=error_responses(413, 429),
 )
 def create_upload(
-    body: UploadCreate, user: CurrentUser, session: SessionDep, s3: S3Dep, settings: SettingsDep
+    body: UploadCreate, user_id: CallerId, session: SessionDep, s3: S3Dep, settings: SettingsDep
 ) -> UploadCreated:
     """Reserve a server-chosen key and return a presigned POST (size and content type bound, short TTL)."""
-    new = service.create_upload(session, s3, settings, user.id, body.content_type, body.size_bytes)
+    new = service.create_upload(session, s3, settings, user_id, body.content_type, body.size_bytes)
     return UploadCreated(
         upload_id=new.upload.id,
         object_key=new.upload.object_key,
