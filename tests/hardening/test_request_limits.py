@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fastapi import FastAPI, Response
+from fastapi import FastAPI, HTTPException, Response
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, ConfigDict, StrictInt
 
@@ -32,6 +32,10 @@ def make_app(**overrides: object) -> FastAPI:
     def echo(payload: Payload) -> dict[str, object]:
         received.append(1)
         return payload.model_dump()
+
+    @app.get("/missing/{name}")
+    def missing(name: str) -> None:
+        raise HTTPException(404, detail=f"no such thing: {name}")
 
     @app.get("/public")
     def public(response: Response) -> dict[str, str]:
@@ -172,3 +176,9 @@ def test_docs_and_openapi_only_where_enabled(
     client = TestClient(create_app(["recycling"]))  # no lifespan: nothing connects
     for path in ("/docs", "/redoc", "/openapi.json"):
         assert client.get(path).status_code == (200 if served else 404), path
+
+
+def test_http_errors_stay_bounded(client: TestClient) -> None:
+    response = client.get(f"/missing/{'x' * 5000}")
+    assert response.status_code == 404
+    assert len(response.json()["detail"]) <= 200
