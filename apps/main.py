@@ -17,6 +17,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy import text
 from sqlmodel import Session
 
+from apps.auth.exceptions import IdentityError, identity_error_handler
+from apps.core.access_tokens import key_ring
 from apps.core.db import get_engine
 from apps.core.errors import document_common_errors, install_error_handlers
 from apps.core.http_headers import SecurityHeadersMiddleware
@@ -75,6 +77,8 @@ def create_app(domains: Iterable[str]) -> FastAPI:
     unknown = sorted(set(selected) - set(DOMAIN_ROUTERS))
     if unknown:
         raise ValueError(f"unknown service(s) {unknown}; choose from {sorted(DOMAIN_ROUTERS)}")
+    if "auth" in selected and key_ring(get_settings()).private_key is None:
+        raise ValueError("the auth service signs tokens: it needs ECO2_TOKEN_SIGNING_KEY, not the public key")
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -95,6 +99,7 @@ def create_app(domains: Iterable[str]) -> FastAPI:
     for domain in selected:
         module = importlib.import_module(DOMAIN_ROUTERS[domain])
         app.include_router(module.router, prefix=f"{API_PREFIX}/{domain}")
+    app.add_exception_handler(IdentityError, identity_error_handler)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

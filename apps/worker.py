@@ -29,6 +29,7 @@ celery_app.conf.beat_schedule = {
         "task": "waste.sweep_stuck_jobs",
         "schedule": max(get_settings().queued_job_timeout_seconds / 2, 5.0),
     },
+    "sweep-deleted-accounts": {"task": "users.sweep_deleted_accounts", "schedule": 300.0},
     "cleanup-expired-uploads": {
         "task": "waste.cleanup_expired_uploads",
         "schedule": float(get_settings().upload_cleanup_interval_seconds),

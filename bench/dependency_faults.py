@@ -50,7 +50,8 @@ def row(name: str, healthy: Sequence[float], holed: Sequence[float]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     from apps.core.cache import get_redis
-    from apps.core.queue import QueueName, celery_app, declare_topology, publish_task
+    from apps.core.queue import celery_app, declare_topology, publish_task
+    from apps.core.queue_table import QueueName
     from apps.core.rate_limit import Limit, RequestLimiter
     from apps.waste.cache import FinishedJobCache
 

@@ -18,9 +18,11 @@ from fastapi import FastAPI, Header, HTTPException
 from pydantic import BaseModel
 from sqlalchemy import text
 
-from apps.auth.tokens import InvalidToken, read_access_token
+from apps.core.access_tokens import InvalidToken, is_revoked, key_ring, verify_access_token
+from apps.core.cache import get_redis
 from apps.core.db import get_engine
-from apps.core.queue import TASK_EXCHANGE, QueueName, celery_app
+from apps.core.queue import TASK_EXCHANGE, celery_app
+from apps.core.queue_table import QueueName
 from apps.core.settings import get_settings
 from apps.core.storage import get_s3_client
 
@@ -34,10 +36,16 @@ class TwinSubmission(BaseModel):
 def _user(authorization: str | None) -> uuid.UUID:
     if authorization is None or not authorization.startswith("Bearer "):
         raise HTTPException(401)
+    settings = get_settings()
     try:
-        return read_access_token(authorization.removeprefix("Bearer "), get_settings())
+        principal = verify_access_token(
+            authorization.removeprefix("Bearer "), key_ring(settings), settings.token_issuer
+        )
     except InvalidToken as error:
         raise HTTPException(401) from error
+    if is_revoked(get_redis(), principal):  # as the product's CurrentUser: one Redis read, no SQL
+        raise HTTPException(401)
+    return principal.id
 
 
 def create_twin_app() -> FastAPI:

@@ -1,7 +1,8 @@
 """Secrets never reach a log line: every record's message and traceback is redacted when it is created.
 
-Redacted: the configured secret values (token secret, S3 secret key, OpenAI key) and any password in a URL
-(`scheme://user:password@host`), so a connection error that quotes its URL is safe to log.
+Redacted: every configured secret value (each `SecretStr` setting: signing key, S3 secret key, API keys)
+and any password in a URL (`scheme://user:password@host`), so a connection error that quotes its URL is
+safe to log.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import traceback
 from collections.abc import Iterable
 from typing import Any
 
+from pydantic import SecretStr
+
 from apps.core.settings import Settings
 
 MASK = "***"
@@ -20,8 +23,8 @@ _MIN_SECRET_CHARS = 6  # shorter values would mask ordinary words
 
 
 def secret_values(settings: Settings) -> list[str]:
-    secrets = [settings.token_secret, settings.s3_secret_access_key, settings.openai_api_key]
-    values = [secret.get_secret_value() for secret in secrets if secret is not None]
+    secrets = [getattr(settings, name) for name in type(settings).model_fields]
+    values = [secret.get_secret_value() for secret in secrets if isinstance(secret, SecretStr)]
     return sorted({value for value in values if len(value) >= _MIN_SECRET_CHARS}, key=len, reverse=True)
 
 

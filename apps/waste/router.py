@@ -13,9 +13,9 @@ from starlette.concurrency import run_in_threadpool
 from apps.core.db import SessionDep, get_engine
 from apps.core.dependencies import SettingsDep
 from apps.core.errors import error_responses
+from apps.users.dependencies import CurrentUser
 from apps.waste import service
 from apps.waste.dependencies import (
-    CallerId,
     FinishedJobCacheDep,
     IdempotencyKey,
     S3Dep,
@@ -46,10 +46,10 @@ STREAM_TIMEOUT_SECONDS = 120.0
     responses=error_responses(413, 429),
 )
 def create_upload(
-    body: UploadCreate, user_id: CallerId, session: SessionDep, s3: S3Dep, settings: SettingsDep
+    body: UploadCreate, user: CurrentUser, session: SessionDep, s3: S3Dep, settings: SettingsDep
 ) -> UploadCreated:
     """Reserve a server-chosen key and return a presigned POST (size and content type bound, short TTL)."""
-    new = service.create_upload(session, s3, settings, user_id, body.content_type, body.size_bytes)
+    new = service.create_upload(session, s3, settings, user.id, body.content_type, body.size_bytes)
     return UploadCreated(
         upload_id=new.upload.id,
         object_key=new.upload.object_key,
@@ -75,15 +75,15 @@ def create_analysis(
     body: AnalysisCreate,
     request: Request,
     response: Response,
-    user_id: CallerId,
+    user: CurrentUser,
     session: SessionDep,
     s3: S3Dep,
     settings: SettingsDep,
     idempotency_key: IdempotencyKey = None,
 ) -> AnalysisAccepted:
     """Verify the uploaded photo, record the job, then publish it. Repeats with the same Idempotency-Key
-    return the same job. The upload row's owner is the authorization (no user lookup)."""
-    submission = service.submit_analysis(session, s3, settings, user_id, body, idempotency_key)
+    return the same job."""
+    submission = service.submit_analysis(session, s3, settings, user.id, body, idempotency_key)
     if submission.created:
         service.publish(session, submission.job)
     poll_url = _poll_url(request, submission.job.id)
@@ -106,21 +106,21 @@ def _read(job: AnalysisJob) -> AnalysisRead:
     "/analyses/{job_id}", response_model=AnalysisRead, name="read_analysis", responses=error_responses(404)
 )
 def read_analysis(
-    job_id: uuid.UUID, user_id: CallerId, session: SessionDep, cache: FinishedJobCacheDep
+    job_id: uuid.UUID, user: CurrentUser, session: SessionDep, cache: FinishedJobCacheDep
 ) -> AnalysisRead:
     """A poll: the token and one primary-key read (or the cache, once the job is final)."""
-    cached = cache.get(job_id, user_id)
+    cached = cache.get(job_id, user.id)
     if cached is not None:
         return cached
-    job = _read(service.get_job(session, user_id, job_id))
-    cache.put(job, user_id)
+    job = _read(service.get_job(session, user.id, job_id))
+    cache.put(job, user.id)
     return job
 
 
 @router.get("/analyses/{job_id}/events", name="stream_analysis", responses=error_responses(404))
-async def stream_analysis(job_id: uuid.UUID, user_id: CallerId, session: SessionDep) -> EventSourceResponse:
+async def stream_analysis(job_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> EventSourceResponse:
     """Server-sent events: one `status` event per state change, the last one carrying the result."""
-    service.get_job(session, user_id, job_id)  # 404 before the stream starts
+    service.get_job(session, user.id, job_id)  # 404 before the stream starts
     session.close()
 
     async def events() -> AsyncIterator[dict[str, str]]:

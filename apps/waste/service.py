@@ -21,11 +21,13 @@ from apps.core.images import (
     process_decode_budget,
     verify_image,
 )
-from apps.core.queue import ANALYSIS_TASK_BY_QUEUE, QueueName, publish_task
+from apps.core.queue import publish_task
+from apps.core.queue_table import ANALYSIS_TASK_BY_QUEUE, QueueName
 from apps.core.settings import Settings
 from apps.core.storage import (
     ObjectMissing,
     PresignedUpload,
+    delete_all_objects,
     delete_objects,
     head_object,
     presign_upload,
@@ -267,3 +269,16 @@ def get_job(session: Session, user_id: uuid.UUID, job_id: uuid.UUID) -> Analysis
     if job is None or job.user_id != user_id:
         raise errors.JobNotFound("no such analysis job")
     return job
+
+
+def delete_user_scans(session: Session, s3: Any, bucket: str, user_id: uuid.UUID) -> int:
+    """Account deletion: the user's photos, then their uploads, jobs and job events. Storage goes first, so a
+    failure leaves the rows for the retry; running it again is harmless. Returns the photos deleted."""
+    keys = list(session.exec(select(Upload.object_key).where(col(Upload.user_id) == user_id)).all())
+    delete_all_objects(s3, bucket, keys)
+    jobs_of_user = select(AnalysisJob.id).where(col(AnalysisJob.user_id) == user_id)
+    session.execute(delete(JobEvent).where(col(JobEvent.job_id).in_(jobs_of_user)))
+    session.execute(delete(AnalysisJob).where(col(AnalysisJob.user_id) == user_id))
+    session.execute(delete(Upload).where(col(Upload.user_id) == user_id))
+    session.commit()
+    return len(keys)

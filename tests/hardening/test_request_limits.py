@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from fastapi import FastAPI, HTTPException, Response
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, ConfigDict, StrictInt
@@ -169,8 +171,14 @@ def test_cors_refuses_other_origins(client: TestClient) -> None:
 def test_docs_and_openapi_only_where_enabled(
     monkeypatch: pytest.MonkeyPatch, environment: str, docs_enabled: bool | None, served: bool
 ) -> None:
+    deployed_key = Ed25519PrivateKey.generate().private_bytes(
+        Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()
+    )
     settings = Settings(
-        _env_file=None, environment=environment, token_secret="t" * 40, docs_enabled=docs_enabled
+        _env_file=None,
+        environment=environment,
+        token_signing_key=deployed_key.decode() if environment != "local" else None,
+        docs_enabled=docs_enabled,
     )
     monkeypatch.setattr("apps.main.get_settings", lambda: settings)
     client = TestClient(create_app(["recycling"]))  # no lifespan: nothing connects

@@ -14,7 +14,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 from sqlmodel import Session, create_engine
 
-from apps.auth.tokens import issue_access_token
 from apps.core import request_rate
 from apps.core.cache import get_redis, make_redis
 from apps.core.db import get_engine, get_session
@@ -28,6 +27,7 @@ from apps.waste.cache import FinishedJobCache
 from apps.waste.models import AnalysisJob, JobStatus, Upload, UploadStatus
 from apps.waste.tasks import cleanup_expired_uploads, sweep_stuck_jobs
 from tests.support import services
+from tests.support.identity import access_token_for, signed_in_headers
 from tests.support.provisioning import free_port
 from tests.support.tcp_proxy import TcpProxy
 from tests.waste.conftest import SAMPLE_PHOTO, image_bytes, upload_photo
@@ -55,8 +55,7 @@ def test_reservations_are_rate_limited_per_user(
     assert limited.status_code == 429
     assert 1 <= int(limited.headers["Retry-After"]) <= 10
     assert limited.json()["detail"].startswith("too many requests")
-    other = api.post("/api/v1/auth/dev-token", json={"display_name": "other"}).json()["access_token"]
-    assert reserve(api, {"Authorization": f"Bearer {other}"}).status_code == 201
+    assert reserve(api, signed_in_headers(api, "other")).status_code == 201
 
 
 def test_a_user_holds_a_bounded_number_of_pending_uploads(
@@ -147,11 +146,11 @@ def test_an_unreachable_database_is_a_503_with_retry_after(database: str) -> Non
 
     app = create_gateway()
     app.dependency_overrides[get_session] = unreachable_session
-    token = issue_access_token(uuid.uuid4(), get_settings())
+    token = access_token_for(uuid.uuid4(), get_settings())
     auth = {"Authorization": f"Bearer {token}"}
     with TestClient(app) as client:
         responses = [
-            client.post("/api/v1/auth/dev-token", json={"display_name": "x"}),
+            client.post("/api/v1/auth/local/token", json={"subject": "x"}),
             client.get("/api/v1/users/me", headers=auth),
             client.post(UPLOADS, json={"content_type": "image/jpeg"}, headers=auth),
             client.post(ANALYSES, json={"upload_id": str(uuid.uuid4())}, headers=auth),
@@ -195,7 +194,7 @@ def test_scan_endpoints_need_a_valid_token_and_touch_only_the_callers_rows(
     assert api.get(f"{ANALYSES}/{job_id}").status_code == 401
     assert api.get(f"{ANALYSES}/{job_id}", headers={"Authorization": "Bearer forged"}).status_code == 401
     # A valid token whose user has no such job (or no longer exists): the row's owner decides.
-    stranger = {"Authorization": f"Bearer {issue_access_token(uuid.uuid4(), get_settings())}"}
+    stranger = {"Authorization": f"Bearer {access_token_for(uuid.uuid4(), get_settings())}"}
     assert api.get(f"{ANALYSES}/{job_id}", headers=stranger).status_code == 404
     assert api.post(ANALYSES, json={"upload_id": upload_id}, headers=stranger).status_code == 404
     refused = reserve(api, stranger)

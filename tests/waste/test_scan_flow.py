@@ -6,6 +6,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
@@ -130,12 +131,16 @@ def test_broker_outage_keeps_the_job_and_the_sweeper_delivers_it(
 
 
 def test_cli_scans_a_photo_against_the_running_stack(
-    api: httpx.Client, start_worker: Callable[..., Worker], capsys: pytest.CaptureFixture[str]
+    api: httpx.Client, start_worker: Callable[..., Worker], capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     start_worker()
+    credentials = str(tmp_path / "credentials.json")
+    assert main(["login", "--api", str(api.base_url), "--credentials", credentials]) == 0
     near = "37.5663,126.9779"  # Seoul City Hall
     argv = [
         "scan",
+        "--credentials",
+        credentials,
         str(SAMPLE_PHOTO),
         "--api",
         str(api.base_url),
