@@ -88,6 +88,7 @@ def providers(settings: SettingsDep) -> ProvidersResponse:
 @router.get(
     "/{provider}/authorize",
     status_code=status.HTTP_302_FOUND,
+    response_class=RedirectResponse,
     dependencies=[SignInRateLimit],
     summary="Start signing in (or, with link=true and a session, linking) with a provider",
 )

@@ -13,7 +13,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import BaseSchema, CheckFunction, GenerationMode
-from schemathesis.specs.openapi.checks import positive_data_acceptance, unsupported_method
+from schemathesis.specs.openapi.checks import allow_header_conformance, positive_data_acceptance
 
 from tests.fakes.oauth_providers import FakeProvider
 from tests.support.identity import CLIENTS, PROVIDER_PORTS
@@ -68,7 +68,7 @@ def test_every_operation_keeps_its_contract(case: schemathesis.Case[Any], user_t
     operation = (case.operation.method.upper(), case.operation.path)
     # Starlette answers an unsupported method with the Allow of the first route on the path only (GET, PATCH
     # and DELETE /users/me are three routes): a framework limit, so that one check is off everywhere.
-    excluded: list[CheckFunction] = [unsupported_method]
+    excluded: list[CheckFunction] = [allow_header_conformance]
     if operation in SEMANTIC_RULES:
         excluded.append(positive_data_acceptance)
     case.call_and_validate(headers={"Authorization": f"Bearer {user_token}"}, excluded_checks=excluded)
