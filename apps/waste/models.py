@@ -11,6 +11,7 @@ from sqlalchemy import Column, DateTime, Index, String, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
+import apps.users.models  # noqa: F401  (uploads and jobs reference users: its table must be in the metadata)
 from apps.core.time import utcnow
 
 

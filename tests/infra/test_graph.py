@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from eco2_platform.monitoring import load_dashboards, load_rule_files
 from infra.ports import API_ROUTES
 from tools.plan.harness import STACKS, run_program, stack_outputs
 
@@ -85,7 +86,8 @@ EXPECTED_COUNTS = {
     "random:index/randomPassword:RandomPassword": 1 + 3,
     "tls:index/privateKey:PrivateKey": 1,
     "kubernetes:core/v1:Secret": 1 + 4,
-    "kubernetes:core/v1:ConfigMap": 1,
+    "kubernetes:core/v1:ConfigMap": 1 + len(load_dashboards()),  # the app's settings; one per dashboard
+    "kubernetes:monitoring.coreos.com/v1:PrometheusRule": len(load_rule_files()),
     "kubernetes:apps/v1:StatefulSet": 3,
     "kubernetes:core/v1:Service": 3 + ROUTES,
     "kubernetes:batch/v1:Job": 1,

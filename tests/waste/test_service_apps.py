@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import uuid
 from typing import Any
 
@@ -18,7 +20,7 @@ from apps.core.storage import get_s3_client
 from apps.core.storage import read_object as read_object_from_storage
 from apps.main import DOMAIN_ROUTERS, create_app, create_gateway
 from apps.waste import service
-from tests.waste.conftest import image_bytes, upload_photo
+from tests.waste.conftest import REPO_ROOT, image_bytes, upload_photo
 
 
 def test_a_single_domain_service_serves_only_its_own_paths() -> None:
@@ -94,3 +96,19 @@ def test_reading_a_job_returns_its_connection_before_the_response(
     with Session(get_engine(), expire_on_commit=False) as session:
         assert service.get_job(session, user_id, job_id).id == job_id
         assert not session.in_transaction()
+
+
+def test_the_waste_models_alone_resolve_their_foreign_keys():
+    """`ecoeco serve waste` imports only its own domain: its tables must still find `users` (found by
+    image-test: every upload of a waste-only service failed with NoReferencedTableError)."""
+    script = (
+        "import apps.waste.models\n"
+        "from sqlmodel import SQLModel\n"
+        "for table in ('uploads', 'analysis_jobs'):\n"
+        "    for key in SQLModel.metadata.tables[table].foreign_keys:\n"
+        "        key.column\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
