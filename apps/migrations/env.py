@@ -7,6 +7,7 @@ from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
 import apps.users.models
+import apps.waste.feedback.models
 import apps.waste.models  # noqa: F401  (registers tables on SQLModel.metadata)
 from apps.core.settings import get_settings
 

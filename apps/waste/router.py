@@ -15,6 +15,7 @@ from apps.core.dependencies import SettingsDep
 from apps.users.dependencies import CurrentUser
 from apps.waste import service
 from apps.waste.dependencies import FinishedJobCacheDep, IdempotencyKey, S3Dep
+from apps.waste.feedback.router import router as feedback_router
 from apps.waste.models import AnalysisJob, JobStatus
 from apps.waste.schemas import (
     AnalysisAccepted,
@@ -26,6 +27,7 @@ from apps.waste.schemas import (
 )
 
 router = APIRouter(tags=["waste"])
+router.include_router(feedback_router)
 
 STREAM_POLL_SECONDS = 0.25
 STREAM_TIMEOUT_SECONDS = 120.0

@@ -21,6 +21,7 @@ from apps.waste.analysis.errors import AnalyzerError, retry_delay
 from apps.waste.analysis.llm_coach import LLMCoach
 from apps.waste.analysis.openai_vision import OpenAIVisionAnalyzer
 from apps.waste.analysis.types import Analyzer
+from apps.waste.feedback.features import record_scan_features
 from apps.waste.models import AnalysisJob, Upload
 from apps.waste.pipeline import Coach, FallbackAnalyzer, answer_for, classify, embedded_analyzer, load_image
 from apps.waste.service import publish
@@ -53,6 +54,8 @@ def run_analysis(
         result = answer_for(classify(analyzer, image, job.hint), job, coach)
         if not jobs.finish(session, job_id, result.model_dump(mode="json")):
             logger.warning("job %s was finished by another execution; this result is discarded", job_id)
+            return
+        record_scan_features(session, job_id, image, embedded_analyzer())
 
 
 @celery_app.task(name="waste.analyze")

@@ -72,12 +72,17 @@ def api(database: str, vhost: str, s3: Any) -> Iterator[httpx.Client]:
         yield client
 
 
-@pytest.fixture
-def user_token(api: httpx.Client) -> str:
-    response = api.post("/api/v1/auth/dev-token", json={"display_name": "tester"})
+def issue_token(api: httpx.Client, display_name: str = "tester") -> str:
+    """A bearer token for a new signed-in user."""
+    response = api.post("/api/v1/auth/dev-token", json={"display_name": display_name})
     assert response.status_code == 201, response.text
     token: str = response.json()["access_token"]
     return token
+
+
+@pytest.fixture
+def user_token(api: httpx.Client) -> str:
+    return issue_token(api)
 
 
 @pytest.fixture
