@@ -61,7 +61,7 @@ def write_artifacts(directory: Path, seed: int = 0) -> FeatureTable:
     table.save(directory / FEATURES_FILE)
     layer.save(directory / IMAGENET_FC_FILE)
     (directory / MODEL_FILE).write_bytes(b"stand-in backbone")
-    head = fit_head(Rows.of(table.split("train")), Rows.of(table.split("calibration")), layer, 0.9)
+    head = fit_head(Rows.training(table), Rows.of(table.split("calibration")), layer, 0.9)
     head.save(directory / HEAD_FILE)
     for name in (FEATURES_FILE, IMAGENET_FC_FILE, MODEL_FILE, HEAD_FILE):
         record_artifact(directory, name, produced_by="tests.support.classifier_artifacts", details={})

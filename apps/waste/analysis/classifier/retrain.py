@@ -12,6 +12,7 @@ is used once ``ECO2_CLASSIFIER_HEAD`` names it.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -117,6 +118,7 @@ def retrain(
         target_accuracy,
         provenance={"command": COMMAND, "parent": current, "scans": used, "scan_weight": SCAN_WEIGHT},
     )
+    candidate = _as_stored(candidate)  # score exactly what would be deployed (float32 arrays)
     before = score_on_test_split(load_head(artifacts_dir, current), table, layer)
     after = score_on_test_split(candidate, table, layer)
     outcome = Outcome(before, after, used, len(scans) - used, candidate)
@@ -126,6 +128,13 @@ def retrain(
             f"the retrained head is worse on the fixed test split ({reason}); kept {current}"
         )
     return outcome
+
+
+def _as_stored(head: Head) -> Head:
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "candidate.npz"
+        head.save(path)
+        return Head.load(path)
 
 
 def publish(artifacts_dir: Path, outcome: Outcome) -> str:
