@@ -13,6 +13,7 @@ from sqlmodel import Session
 from apps.cli import main
 from apps.core.db import get_engine
 from apps.core.images import decode_image
+from apps.waste.analysis.classifier import retrain as retraining
 from apps.waste.analysis.types import Classification, ImageInput
 from apps.waste.feedback.models import ScanFeatures
 from apps.waste.feedback.service import decode_features, labelled_scans
@@ -161,3 +162,18 @@ def test_the_retrain_command_compares_on_the_fixed_split_then_writes_a_versioned
     assert main([*command, "--target-accuracy", "0.9"]) == 0
     (written,) = artifacts.glob("head-*.npz")
     assert f"ECO2_CLASSIFIER_HEAD={written.name}" in capsys.readouterr().out
+
+
+def test_a_refused_retrain_exits_non_zero_and_writes_nothing(
+    database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    artifacts = tmp_path / "artifacts"
+    write_artifacts(artifacts)
+
+    def worse(*_args: object, **_kwargs: object) -> None:
+        raise retraining.RetrainRefused("the retrained head is worse on the fixed test split (right 1 < 2)")
+
+    monkeypatch.setattr(retraining, "retrain", worse)
+    assert main(["classifier", "retrain", "--artifacts", str(artifacts)]) == 1
+    assert "refused: the retrained head is worse" in capsys.readouterr().err
+    assert not list(artifacts.glob("head-*.npz"))
