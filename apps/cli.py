@@ -83,6 +83,37 @@ def _sweep(_: argparse.Namespace) -> int:
     return 0
 
 
+def _classifier_retrain(args: argparse.Namespace) -> int:
+    """Refit the embedded head on TrashNet's stored features plus labelled scans (numpy + the database)."""
+    from sqlmodel import Session
+
+    from apps.core.db import get_engine
+    from apps.waste.analysis.classifier import retrain as retraining
+    from apps.waste.analysis.classifier.artifacts import DEFAULT_ARTIFACTS_DIR, MODEL_FILE, load_manifest
+    from apps.waste.analysis.classifier.fit import DEFAULT_TARGET_ACCURACY
+    from apps.waste.feedback.service import labelled_scans
+
+    artifacts: Path = args.artifacts or DEFAULT_ARTIFACTS_DIR
+    target: float = args.target_accuracy or DEFAULT_TARGET_ACCURACY
+    backbone = load_manifest(artifacts)["files"][MODEL_FILE]["sha256"]
+    with Session(get_engine()) as session:
+        scans = labelled_scans(session, backbone)
+    current = args.head or get_settings().classifier_head
+    print(f"{len(scans)} labelled scan(s); current head {current}; fixed test split from the stored features")
+    try:
+        outcome = retraining.retrain(artifacts, current, scans, target)
+    except retraining.RetrainRefused as refused:
+        print(f"refused: {refused}", file=sys.stderr)
+        return 1
+    print(f"scans used {outcome.scans_used}, skipped {outcome.scans_skipped} (no head class)")
+    print(f"before: {outcome.before.summary()}\nafter:  {outcome.after.summary()}")
+    if args.dry_run:
+        return 0
+    name = retraining.publish(artifacts, outcome)
+    print(f"wrote {artifacts / name} (manifest updated); select it with ECO2_CLASSIFIER_HEAD={name}")
+    return 0
+
+
 class ScanFailed(Exception):
     pass
 
@@ -291,6 +322,20 @@ def build_parser() -> argparse.ArgumentParser:
     scan_parser.add_argument("--timeout", type=float, default=60.0)
     scan_parser.add_argument("--json", action="store_true", help="print the raw job")
     scan_parser.set_defaults(handler=_scan)
+
+    classifier = commands.add_parser("classifier", help="the embedded classifier's head")
+    classifier_commands = classifier.add_subparsers(dest="classifier_command", required=True)
+    retrain = classifier_commands.add_parser(
+        "retrain",
+        help="refit the head on TrashNet + labelled scans; refused if worse on the fixed test split",
+    )
+    retrain.add_argument("--artifacts", type=Path, help="where heads live (default: the package's artifacts)")
+    retrain.add_argument("--head", help="the head to compare against (default: ECO2_CLASSIFIER_HEAD)")
+    retrain.add_argument(
+        "--target-accuracy", type=float, help="answered-share accuracy to calibrate for (default 0.93)"
+    )
+    retrain.add_argument("--dry-run", action="store_true", help="report before/after; write nothing")
+    retrain.set_defaults(handler=_classifier_retrain)
     return parser
 
 

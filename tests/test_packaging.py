@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from apps.core.settings import Settings
-from apps.waste.analysis.embedded import DEFAULT_THRESHOLD
+from apps.waste.analysis.classifier.artifacts import load_manifest
+from apps.waste.analysis.classifier.runtime import load_head
+from apps.waste.analysis.embedded import EmbeddedAnalyzer
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,6 +39,9 @@ def wheel_files(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
         "apps/migrations/versions/0001_initial.py",
         "apps/waste/analysis/classifier/artifacts/efficientnet_lite2_260.onnx",
         "apps/waste/analysis/classifier/artifacts/head.npz",
+        "apps/waste/analysis/classifier/artifacts/imagenet_fc.npz",
+        "apps/waste/analysis/classifier/artifacts/trashnet_features.npz",
+        "apps/migrations/versions/0003_feedback.py",
         "apps/waste/analysis/classifier/artifacts/manifest.json",
         "apps/waste/analysis/classifier/artifacts/NOTICE",
         "apps/waste/analysis/classifier/artifacts/LICENSE-Apache-2.0.txt",
@@ -54,5 +59,22 @@ def test_no_test_or_infrastructure_code_in_the_wheel(wheel_files: set[str]) -> N
     assert not any(name.startswith(("tests/", "bench/", "policy/")) for name in wheel_files)
 
 
-def test_the_default_threshold_is_the_one_the_classifier_was_calibrated_for() -> None:
-    assert Settings(_env_file=None).classifier_threshold == DEFAULT_THRESHOLD
+def test_no_classifier_tooling_in_the_wheel(wheel_files: set[str]) -> None:
+    """Training, export and evaluation need torch, onnx or TrashNet: they live in tools/, not the image."""
+    assert not any(name.startswith("tools/") for name in wheel_files)
+    runtime = {name for name in wheel_files if name.startswith("apps/waste/analysis/classifier/")}
+    for tool in ("train", "evaluate", "export_onnx", "docs_section", "dataset", "features", "composite"):
+        assert f"apps/waste/analysis/classifier/{tool}.py" not in runtime
+
+
+def test_every_artifact_the_runtime_loads_is_in_the_manifest_and_the_wheel(wheel_files: set[str]) -> None:
+    artifacts = Path(__file__).resolve().parents[1] / "apps/waste/analysis/classifier/artifacts"
+    for name in load_manifest(artifacts)["files"]:
+        assert f"apps/waste/analysis/classifier/artifacts/{name}" in wheel_files
+
+
+def test_the_default_head_is_the_committed_one_with_its_own_threshold() -> None:
+    settings = Settings(_env_file=None)
+    analyzer = EmbeddedAnalyzer(head=settings.classifier_head)
+    artifacts = Path(__file__).resolve().parents[1] / "apps/waste/analysis/classifier/artifacts"
+    assert analyzer.threshold == load_head(artifacts.resolve(), settings.classifier_head).threshold

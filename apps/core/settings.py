@@ -85,11 +85,14 @@ class Settings(BaseSettings):
 
     # Analysis
     analyzer: Literal["embedded", "openai"] = "embedded"
-    # Calibrated probability below which the embedded classifier says "uncertain"; 0.76 is the value its
-    # training run chose (95% right on the answered calibration photos, docs/classifier.md).
+    # Calibrated probability below which the hint and OpenAI readings are "uncertain". The embedded
+    # classifier uses the threshold its head was calibrated for (docs/classifier.md).
     classifier_threshold: float = Field(default=0.76, ge=0.0, le=1.0)
     # onnxruntime threads per worker process: 1 when a worker runs one analysis per core.
     classifier_threads: int = Field(default=1, ge=1, le=16)
+    # Embedded classifier head artifact: ``head.npz`` (trained on TrashNet) or a retrained
+    # ``head-<version>.npz`` listed in the classifier manifest (``ecoeco classifier retrain``).
+    classifier_head: str = Field(default="head.npz", pattern=r"^head(-[0-9a-f]{12})?\.npz$")
 
     # OpenAI (used only when analyzer == "openai" and a key is configured).
     openai_api_key: SecretStr | None = None

@@ -8,6 +8,7 @@ from sqlmodel import SQLModel
 
 import apps.auth.models
 import apps.users.models
+import apps.waste.feedback.models
 import apps.waste.models  # noqa: F401  (registers tables on SQLModel.metadata)
 from apps.core.settings import get_settings
 

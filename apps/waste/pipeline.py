@@ -30,9 +30,7 @@ NEARBY_LIMIT = 3
 def embedded_analyzer() -> EmbeddedAnalyzer:
     """One model session per worker process, loaded on first use (or at start-up by the worker)."""
     settings = get_settings()
-    return EmbeddedAnalyzer(
-        threshold=settings.classifier_threshold, intra_op_threads=settings.classifier_threads
-    )
+    return EmbeddedAnalyzer(intra_op_threads=settings.classifier_threads, head=settings.classifier_head)
 
 
 @dataclass(frozen=True)

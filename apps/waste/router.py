@@ -24,6 +24,7 @@ from apps.waste.dependencies import (
     limit_uploads,
 )
 from apps.waste.exceptions import ScanError
+from apps.waste.feedback.router import router as feedback_router
 from apps.waste.models import AnalysisJob, JobStatus
 from apps.waste.schemas import (
     AnalysisAccepted,
@@ -35,6 +36,7 @@ from apps.waste.schemas import (
 )
 
 router = APIRouter(tags=["waste"])
+router.include_router(feedback_router)
 
 STREAM_POLL_SECONDS = 0.25
 STREAM_TIMEOUT_SECONDS = 120.0

@@ -36,6 +36,7 @@ from apps.core.storage import (
 from apps.core.time import utcnow
 from apps.waste import exceptions as errors
 from apps.waste import metrics
+from apps.waste.feedback.models import AnalysisFeedback, ScanFeatures
 from apps.waste.jobs import mark_published
 from apps.waste.models import AnalysisJob, JobEvent, JobStatus, Upload, UploadStatus
 from apps.waste.schemas import AnalysisCreate
@@ -285,12 +286,14 @@ def get_job(session: Session, user_id: uuid.UUID, job_id: uuid.UUID) -> Analysis
 
 
 def delete_user_scans(session: Session, s3: Any, bucket: str, user_id: uuid.UUID) -> int:
-    """Account deletion: the user's photos, then their uploads, jobs and job events. Storage goes first, so a
-    failure leaves the rows for the retry; running it again is harmless. Returns the photos deleted."""
+    """Account deletion: the user's photos, then their uploads, jobs with their events, feedback and kept
+    features. Storage goes first, so a failure leaves the rows for the retry; running it again is harmless.
+    Returns the photos deleted."""
     keys = list(session.exec(select(Upload.object_key).where(col(Upload.user_id) == user_id)).all())
     delete_all_objects(s3, bucket, keys)
     jobs_of_user = select(AnalysisJob.id).where(col(AnalysisJob.user_id) == user_id)
-    session.execute(delete(JobEvent).where(col(JobEvent.job_id).in_(jobs_of_user)))
+    for row_of_job in (JobEvent, AnalysisFeedback, ScanFeatures):
+        session.execute(delete(row_of_job).where(col(row_of_job.job_id).in_(jobs_of_user)))
     session.execute(delete(AnalysisJob).where(col(AnalysisJob.user_id) == user_id))
     session.execute(delete(Upload).where(col(Upload.user_id) == user_id))
     session.commit()

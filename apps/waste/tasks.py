@@ -24,6 +24,7 @@ from apps.waste.analysis.llm_coach import LLMCoach
 from apps.waste.analysis.metrics import analyzer_label
 from apps.waste.analysis.openai_vision import OpenAIVisionAnalyzer
 from apps.waste.analysis.types import Analyzer
+from apps.waste.feedback.features import record_scan_features
 from apps.waste.models import AnalysisJob, Upload
 from apps.waste.pipeline import Coach, FallbackAnalyzer, answer_for, classify, embedded_analyzer, load_image
 from apps.waste.service import delete_expired_uploads, publish
@@ -75,6 +76,8 @@ def run_analysis(
             logger.info("job answered by %s", analyzer_label(result.answer.classification))
         else:
             logger.warning("job %s was finished by another execution; this result is discarded", job_id)
+            return
+        record_scan_features(session, job_id, image, embedded_analyzer())
 
 
 @celery_app.task(name="waste.analyze")

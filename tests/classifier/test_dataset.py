@@ -4,7 +4,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from apps.waste.analysis.classifier.dataset import TRASHNET_CLASSES, load_trashnet, split_of
+from apps.waste.analysis.classifier.decision import TRASHNET_CLASSES
+from tools.classifier.dataset import load_trashnet, split_of
 
 
 def test_split_is_a_stable_function_of_the_key_close_to_60_20_20():

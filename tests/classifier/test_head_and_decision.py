@@ -4,14 +4,15 @@ import numpy as np
 import pytest
 
 from apps.waste.analysis.classifier.artifacts import ArtifactError
-from apps.waste.analysis.classifier.dataset import TRASHNET_CLASSES
 from apps.waste.analysis.classifier.decision import (
     CORRUGATED_CARDBOARD_ITEM,
+    TRASHNET_CLASSES,
     Abstention,
     category_probabilities,
     judge,
 )
 from apps.waste.analysis.classifier.head import Head
+from apps.waste.analysis.classifier.imagenet_map import EXPERT_CATEGORIES
 
 CARDBOARD, GLASS, PAPER = (TRASHNET_CLASSES.index(name) for name in ("cardboard", "glass", "paper"))
 
@@ -32,7 +33,9 @@ def _head(temperature: float = 1.0) -> Head:
         basis=basis,
         residual_ceiling=0.5,
         not_waste_ceiling=0.5,
-        unseen_ceiling=0.5,
+        expert_categories=EXPERT_CATEGORIES,
+        expert_answer=np.full(len(EXPERT_CATEGORIES), 0.8),
+        expert_veto=np.full(len(EXPERT_CATEGORIES), 0.2),
         threshold=0.7,
         provenance={"made_by": "test"},
     )
@@ -114,18 +117,31 @@ def test_an_animal_on_imagenet_is_not_waste_even_when_the_head_is_sure():
     assert verdict.imagenet_top[0] == 281
 
 
-def test_food_on_imagenet_is_an_unseen_category():
-    verdict = judge(_head(), _imagenet(index=963), np.array([[0.0, 2.0, 0.0, 0.0]]), threshold=0.7)[0]
-    assert verdict.abstention is Abstention.UNSEEN_CATEGORY
+def test_a_sure_expert_answers_its_own_category_whatever_the_head_says():
+    verdict = judge(_head(), _imagenet(index=963), np.array([[2.0, 0.0, 0.0, 0.0]]), threshold=0.7)[0]
+    assert verdict.confident
+    assert verdict.expert
+    assert verdict.category == "food"
+    assert verdict.confidence > 0.8
+    assert verdict.item is None  # the head's cardboard is not named
+
+
+def test_some_evidence_of_an_unseen_category_vetoes_the_head():
+    imagenet = _imagenet(index=610, logit=7.0)  # a third of the mass on jersey: a shirt, perhaps
+    imagenet[0, ASHCAN] = 7.0
+    verdict = judge(_head(), imagenet, np.array([[2.0, 0.0, 0.0, 0.0]]), threshold=0.7)[0]
+    assert verdict.class_probabilities.argmax() == CARDBOARD  # the head would say 종이 …
+    assert verdict.abstention is Abstention.UNSEEN_CATEGORY  # … but a shirt must never be answered 종이
     assert verdict.unseen is not None
-    assert verdict.unseen[0] == "food"
-    assert verdict.unseen[1] > 0.5
+    assert verdict.unseen[0] == "recyclable/textile"
+    assert 0.2 < verdict.unseen[1] < 0.8
 
 
 def test_weak_imagenet_evidence_does_not_block_an_answer():
-    imagenet = _imagenet(index=963, logit=5.0)
+    imagenet = _imagenet(index=963, logit=4.0)
     imagenet[0, ASHCAN] = 6.0
     verdict = judge(_head(), imagenet, np.array([[0.0, 2.0, 0.0, 0.0]]), threshold=0.7)[0]
     assert verdict.confident
+    assert not verdict.expert
     assert verdict.category == "recyclable/glass"
     assert verdict.unseen is None

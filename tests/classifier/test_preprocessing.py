@@ -6,7 +6,6 @@ from apps.waste.analysis.classifier.preprocessing import (
     INPUT_SIZE,
     PIXEL_MEAN,
     PIXEL_STD,
-    augmented_views,
     preprocess,
 )
 
@@ -46,14 +45,3 @@ def test_any_pil_mode_is_converted_to_rgb(mode):
 
 def test_tiny_images_are_upscaled():
     assert preprocess(Image.new("RGB", (1, 1), (255, 255, 255))).shape == (1, 3, INPUT_SIZE, INPUT_SIZE)
-
-
-def test_training_views_start_with_the_runtime_view_and_are_deterministic():
-    rng = np.random.default_rng(1)
-    image = Image.fromarray(rng.integers(0, 256, size=(240, 320, 3), dtype=np.uint8))
-    views = list(augmented_views(image))
-    assert len(views) == 4
-    assert all(view.shape == (3, INPUT_SIZE, INPUT_SIZE) for view in views)
-    assert np.array_equal(views[0], preprocess(image)[0])
-    assert np.array_equal(views[1], views[0][:, :, ::-1])  # mirror
-    assert all(np.array_equal(a, b) for a, b in zip(views, augmented_views(image), strict=True))

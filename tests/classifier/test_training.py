@@ -1,4 +1,4 @@
-"""Feature extraction with its cache, and the training procedure, without TrashNet."""
+"""Fitting the head from stored features, and the feature extraction cache, without TrashNet."""
 
 from pathlib import Path
 
@@ -8,24 +8,28 @@ from PIL import Image
 
 from apps.waste.analysis.classifier.artifacts import DEFAULT_ARTIFACTS_DIR
 from apps.waste.analysis.classifier.backbone import Backbone
-from apps.waste.analysis.classifier.dataset import TRASHNET_CLASSES, Sample, Split
-from apps.waste.analysis.classifier.features import FeatureSet, extract
-from apps.waste.analysis.classifier.train import train
-
-from .test_head_and_decision import ASHCAN
+from apps.waste.analysis.classifier.decision import HEAD_CLASSES
+from apps.waste.analysis.classifier.feature_table import FeatureTable
+from apps.waste.analysis.classifier.fit import EXPERT_ANSWER_FLOOR, EXPERT_VETO_RANGE, Rows, fit_head
+from tests.support.classifier_artifacts import neutral_layer, synthetic_table
+from tools.classifier.dataset import Sample, Split
+from tools.classifier.features import extract
 
 
 def test_extract_runs_the_backbone_once_then_serves_the_cache(tmp_path, monkeypatch):
-    paths = []
-    for index, colour in enumerate([(200, 30, 30), (30, 200, 30), (30, 30, 200)]):
+    samples = []
+    splits: list[tuple[tuple[int, int, int], Split]] = [
+        ((200, 30, 30), "train"),
+        ((30, 200, 30), "calibration"),
+    ]
+    for index, (colour, split) in enumerate(splits):
         path = tmp_path / f"photo{index}.jpg"
         Image.new("RGB", (320, 240), colour).save(path)
-        paths.append(path)
-    samples = [Sample(path, label, "train") for label, path in enumerate(paths)]
+        samples.append(Sample(path, index, split))
     cache = tmp_path / "cache"
     first = extract(samples, DEFAULT_ARTIFACTS_DIR, cache, threads=1)
-    assert first.features.shape == (3, 4, 1280)
-    assert first.logits.shape == (3, 4, 1000)
+    assert first.features.shape == (3 + 2, 1280)  # train: photo + 2 composites; calibration: photo + 1
+    assert list(first.views) == [0, 1, 2, 0, 1]
     assert len(list(cache.glob("*.npz"))) == 1
 
     def no_inference(*_args: object) -> None:
@@ -36,41 +40,44 @@ def test_extract_runs_the_backbone_once_then_serves_the_cache(tmp_path, monkeypa
     assert np.array_equal(first.features, again.features)
 
 
-def _synthetic_features(seed: int = 0, per_class_split: int = 12, dim: int = 16) -> FeatureSet:
-    rng = np.random.default_rng(seed)
-    centres = rng.normal(0.0, 0.7, size=(len(TRASHNET_CLASSES), dim))  # overlapping classes
-    samples, features = [], []
-    splits: tuple[Split, ...] = ("train", "calibration", "test")
-    for split in splits:
-        for label in range(len(TRASHNET_CLASSES)):
-            for index in range(per_class_split):
-                samples.append(Sample(Path(f"{split}{label}_{index}.jpg"), label, split))
-                features.append(centres[label] + rng.normal(0.0, 1.0, size=(2, dim)))
-    logits = np.zeros((len(samples), 2, 1000), dtype=np.float32)
-    logits[:, :, ASHCAN] = 12.0
-    return FeatureSet(samples, np.array(features, dtype=np.float32), logits)
+def test_a_feature_table_round_trips_byte_for_byte(tmp_path):
+    table = synthetic_table()
+    table.save(tmp_path / "a.npz")
+    table.save(tmp_path / "b.npz")
+    assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
+    loaded = FeatureTable.load(tmp_path / "a.npz")
+    assert np.array_equal(loaded.features, table.features)
+    assert list(loaded.splits) == list(table.splits)
 
 
-def test_training_is_deterministic_and_yields_a_usable_calibrated_head():
-    features = _synthetic_features()
-    head = train(features, target_accuracy=0.9)
-    again = train(features, target_accuracy=0.9)
+def _fit(table: FeatureTable):
+    return fit_head(Rows.of(table.split("train")), Rows.of(table.split("calibration")), neutral_layer(), 0.9)
+
+
+def test_fitting_is_deterministic_and_yields_a_usable_calibrated_head():
+    table = synthetic_table()
+    head, again = _fit(table), _fit(table)
     assert np.array_equal(head.weights, again.weights)
     assert (head.temperature, head.threshold) == (again.temperature, again.threshold)
-    assert head.classes == TRASHNET_CLASSES
+    assert head.classes == HEAD_CLASSES
     assert head.temperature > 0.0
     assert 0.5 <= head.threshold <= 0.99
     assert head.not_waste_ceiling >= 0.5
-    assert head.unseen_ceiling >= 0.5
+    assert (head.expert_answer >= EXPERT_ANSWER_FLOOR).all()
+    assert ((EXPERT_VETO_RANGE[0] <= head.expert_veto) & (head.expert_veto <= EXPERT_VETO_RANGE[1])).all()
+    assert (head.expert_veto < head.expert_answer).all()
     assert head.provenance["calibration_answered_accuracy"] >= 0.9
-    test = features.subset("test")
-    accuracy = (head.probabilities(test.features[:, 0]).argmax(axis=1) == test.labels()).mean()
+    test = table.split("test")
+    accuracy = (head.probabilities(test.features).argmax(axis=1) == test.labels).mean()
     assert accuracy > 0.6
 
 
-def test_training_refuses_a_data_set_missing_a_class():
-    features = _synthetic_features()
-    keep = [i for i, sample in enumerate(features.samples) if sample.label != 5]
-    partial = FeatureSet([features.samples[i] for i in keep], features.features[keep], features.logits[keep])
-    with pytest.raises(SystemExit, match="'trash' has 0 training"):
-        train(partial, target_accuracy=0.9)
+def test_fitting_refuses_rows_missing_a_class():
+    table = synthetic_table()
+    partial = table.where(table.labels != HEAD_CLASSES.index("trash"))
+    with pytest.raises(ValueError, match="no trash photos"):
+        _fit(partial)
+
+
+def test_samples_are_split_by_key(tmp_path: Path):
+    assert Sample(tmp_path / "x.jpg", 0, "train").key == "cardboard/x.jpg"

@@ -17,6 +17,7 @@ from apps.core.storage import ObjectMissing, get_s3_client, head_object
 from apps.users import service
 from apps.users.models import User
 from apps.users.tasks import purge_account_task, sweep_deleted_accounts
+from apps.waste.feedback.models import AnalysisFeedback, FeedbackVerdict, ScanFeatures
 from apps.waste.models import AnalysisJob, Upload
 from tests.support.identity import sign_in
 from tests.waste.conftest import image_bytes, upload_photo
@@ -123,6 +124,18 @@ def _rows(user_id: str) -> dict[str, int]:
         }
 
 
+def _add_feedback_and_features(job_id: uuid.UUID, user_id: uuid.UUID) -> None:
+    """What a finished, confirmed scan leaves besides its job: the user's feedback and the kept features."""
+    with Session(get_engine()) as session:
+        session.add(ScanFeatures(job_id=job_id, backbone_sha256="0" * 64, features=b"\x00\x3c" * 4))
+        session.add(
+            AnalysisFeedback(
+                job_id=job_id, user_id=user_id, verdict=FeedbackVerdict.CONFIRMED, category="recyclable/paper"
+            )
+        )
+        session.commit()
+
+
 def test_deleting_the_account_is_immediate_and_the_task_removes_everything(
     api: httpx.Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -130,6 +143,7 @@ def test_deleting_the_account_is_immediate_and_the_task_removes_everything(
     upload_id = upload_photo(api, signed_in.headers, image_bytes())
     job = api.post("/api/v1/waste/analyses", json={"upload_id": upload_id}, headers=signed_in.headers)
     assert job.status_code == 202
+    _add_feedback_and_features(uuid.UUID(job.json()["job_id"]), uuid.UUID(signed_in.user_id))
     upload_photo(api, signed_in.headers, image_bytes())  # an upload never analysed
     avatar = _profile_slot(api, signed_in.headers)
     _post_to_storage(avatar, image_bytes("PNG"), "image/png")
@@ -167,6 +181,10 @@ def test_deleting_the_account_is_immediate_and_the_task_removes_everything(
     assert again.user_id != signed_in.user_id
 
     purge_account_task(signed_in.user_id)
+    with Session(get_engine()) as session:
+        job_id = uuid.UUID(job.json()["job_id"])
+        assert session.get(ScanFeatures, job_id) is None
+        assert not session.exec(select(AnalysisFeedback).where(col(AnalysisFeedback.job_id) == job_id)).all()
     assert _rows(signed_in.user_id) == dict.fromkeys(
         ["users", "uploads", "jobs", "links", "refresh_tokens"], 0
     )

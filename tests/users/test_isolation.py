@@ -85,6 +85,11 @@ def _job_events(api: httpx.Client, owner: SignedIn, other: SignedIn, found: dict
     )
 
 
+def _feedback(api: httpx.Client, owner: SignedIn, other: SignedIn, found: dict[str, Any]) -> None:
+    url = f"/api/v1/waste/analyses/{found['job_id']}/feedback"
+    assert api.post(url, json={"verdict": "confirmed"}, headers=other.headers).status_code == 404
+
+
 def _logout(api: httpx.Client, owner: SignedIn, other: SignedIn, _: dict[str, Any]) -> None:
     assert api.post("/api/v1/auth/logout", headers=other.headers).status_code == 204
     assert api.get("/api/v1/users/me", headers=owner.headers).status_code == 200
@@ -108,6 +113,7 @@ PROBES: dict[tuple[str, str], Probe] = {
     ("POST", "/api/v1/waste/analyses"): _analyse,
     ("GET", "/api/v1/waste/analyses/{job_id}"): _read_job,
     ("GET", "/api/v1/waste/analyses/{job_id}/events"): _job_events,
+    ("POST", "/api/v1/waste/analyses/{job_id}/feedback"): _feedback,
     ("POST", "/api/v1/auth/logout"): _logout,
     ("DELETE", "/api/v1/users/me"): _delete_me,
 }

@@ -1,9 +1,10 @@
 """The default, offline analyzer: EfficientNet-Lite2 (ONNX) + a calibrated head learned on TrashNet.
 
-It answers only the five categories it was trained and calibrated for (종이 incl. 골판지, 유리,
-금속, 플라스틱, 일반). Anything else (not waste, a kind of waste it never saw, a photo unlike its training
-photos, or a calibrated probability below the threshold) comes back ``uncertain`` with a note asking for a
-hint; it never guesses. The hint is ignored here: the hint analyzer and the coach handle it.
+The head answers the five categories it was trained and calibrated for (종이 incl. 골판지, 유리, 금속,
+플라스틱, 일반); ImageNet's own classes answer clothes/textiles, food, electronics, furniture and lamps when
+they are sure, and veto the head when they see a hint of them. Anything else (not waste, a photo unlike its
+training photos, or a calibrated probability below the threshold) comes back ``uncertain`` with a note asking
+for a hint; it never guesses. The hint is ignored here: the hint analyzer and the coach handle it.
 See docs/classifier.md.
 """
 
@@ -11,14 +12,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from apps.waste.analysis.classifier.artifacts import DEFAULT_ARTIFACTS_DIR
+import numpy as np
+import numpy.typing as npt
+
+from apps.waste.analysis.classifier.artifacts import DEFAULT_ARTIFACTS_DIR, HEAD_FILE
 from apps.waste.analysis.classifier.decision import Abstention, Verdict
 from apps.waste.analysis.classifier.runtime import EmbeddedModel
 from apps.waste.analysis.types import AnalyzerSource, Candidate, Classification, ImageInput
-
-# Chosen on the calibration split (artifacts/head.npz records it; a test keeps the two equal): the lowest
-# threshold whose answered share is ≥ 95 % accurate there, a margin for real photos unlike TrashNet's.
-DEFAULT_THRESHOLD = 0.76
 
 CATEGORY_LABEL_KO = {
     "recyclable/paper": "종이",
@@ -34,6 +34,11 @@ CATEGORY_LABEL_KO = {
 }
 
 OUT_OF_DOMAIN = frozenset({Abstention.NOT_WASTE, Abstention.UNSEEN_CATEGORY, Abstention.UNFAMILIAR})
+
+EXPERT_NOTE = (
+    "사진 속 물건의 종류로 판단했어요. 재질·오염 여부는 확인하지 못했어요. "
+    "(Judged from what kind of object the photo shows; material and contamination were not checked.)"
+)
 
 CONFIDENT_NOTE = (
     "재질은 사진으로 판단했지만 내용물·오염 여부는 확인하지 못했어요. "
@@ -63,18 +68,37 @@ class EmbeddedAnalyzer:
 
     def __init__(
         self,
-        threshold: float = DEFAULT_THRESHOLD,
+        threshold: float | None = None,
         artifacts_dir: Path | None = None,
         intra_op_threads: int = 1,
+        head: str = HEAD_FILE,
     ) -> None:
-        if not 0.0 <= threshold <= 1.0:
+        """``threshold`` None uses the one the head was calibrated for; ``head`` names the head artifact."""
+        if threshold is not None and not 0.0 <= threshold <= 1.0:
             raise ValueError(f"threshold must be within [0, 1], got {threshold}")
-        self.threshold = threshold
-        self._model = EmbeddedModel(artifacts_dir or DEFAULT_ARTIFACTS_DIR, intra_op_threads)
+        self._threshold = threshold
+        self._model = EmbeddedModel(artifacts_dir or DEFAULT_ARTIFACTS_DIR, intra_op_threads, head)
+
+    @property
+    def threshold(self) -> float:
+        return self._model.head.threshold if self._threshold is None else self._threshold
+
+    @property
+    def head_name(self) -> str:
+        return self._model.head_name
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self._model.artifacts_dir
 
     def warm_up(self) -> None:
         """Verify the artifacts' checksums and create the inference session now (e.g. at worker start)."""
         self._model.load()
+
+    def features(self, image: ImageInput) -> npt.NDArray[np.float32]:
+        """The photo's pooled backbone features ``[1280]`` (free right after ``analyze`` of that image)."""
+        features: npt.NDArray[np.float32] = self._model.outputs(image.image)[1][0]
+        return features
 
     def analyze(self, image: ImageInput, hint: str | None = None) -> Classification:
         verdict = self._model.verdict(image.image, self.threshold)
@@ -92,12 +116,15 @@ class EmbeddedAnalyzer:
                 if in_domain
             ],
             source=AnalyzerSource.EMBEDDED,
-            notes=(
-                CONFIDENT_NOTE + LOOKALIKE_NOTES.get(verdict.category, "")
-                if verdict.confident
-                else self._uncertain_note(verdict)
-            ),
+            notes=self._note(verdict),
         )
+
+    def _note(self, verdict: Verdict) -> str:
+        if verdict.expert:
+            return EXPERT_NOTE
+        if verdict.confident:
+            return CONFIDENT_NOTE + LOOKALIKE_NOTES.get(verdict.category, "")
+        return self._uncertain_note(verdict)
 
     def _uncertain_note(self, verdict: Verdict) -> str:
         if verdict.abstention is Abstention.NOT_WASTE:
@@ -110,8 +137,8 @@ class EmbeddedAnalyzer:
             category = verdict.unseen[0]
             label = CATEGORY_LABEL_KO.get(category, category)
             return (
-                f"{label}처럼 보이는데, 이 분석기는 그 품목을 판정하지 않아요. 무엇인지 알려 주세요. "
-                f"(Looks like {category}, which this analyzer does not judge. Please add a hint.)"
+                f"{label}일 수도 있어 판정하지 않았어요. 무엇인지 알려 주세요. "
+                f"(It may be {category}, which this analyzer cannot confirm. Please add a hint.)"
             )
         if verdict.abstention is Abstention.UNFAMILIAR:
             return (

@@ -1,14 +1,17 @@
 """From backbone outputs to a verdict: answer, or abstain and say why.
 
-Shared by the runtime analyzer and the evaluation, so the figures in docs/classifier.md measure exactly the
-rule the API applies. The checks run in order; the first that fires decides the abstention:
+Shared by the runtime analyzer, fitting and the evaluation, so the figures in docs/classifier.md measure
+exactly the rule the API applies. The checks run in order; the first that fires decides:
 
 1. ``NOT_WASTE``: ImageNet puts more than ``not_waste_ceiling`` on animals, people, plants, scenery,
    vehicles or buildings.
-2. ``UNSEEN_CATEGORY``: ImageNet puts more than ``unseen_ceiling`` on one waste category the head was never
-   trained on (food, textiles, electronics …); the head would otherwise force it into one of its six classes.
-3. ``UNFAMILIAR``: the photo's features lie too far outside the subspace of the training photos.
-4. ``LOW_CONFIDENCE``: the calibrated probability of the best category is below the threshold.
+2. **expert answer**: ImageNet puts at least ``expert_answer`` on one category the head was never trained on
+   (clothes and textiles, food, electronics, furniture, lamps …): that category is the answer.
+3. ``UNSEEN_CATEGORY``: some such category has more than its ``expert_veto`` (a level few in-domain photos
+   reach): the photo may be a shirt or food, so the head, which would force it into one of its six classes
+   (a folded shirt looks like paper to it), must not answer.
+4. ``UNFAMILIAR``: the photo's features lie too far outside the subspace of the training photos.
+5. ``LOW_CONFIDENCE``: the calibrated probability of the best category is below the threshold.
 """
 
 from __future__ import annotations
@@ -20,12 +23,19 @@ import numpy as np
 
 from apps.waste.analysis.classifier.calibration import Array, FloatInput, softmax
 from apps.waste.analysis.classifier.head import Head
-from apps.waste.analysis.classifier.imagenet_map import not_waste_mass, unseen_category_masses
+from apps.waste.analysis.classifier.imagenet_map import expert_masses, not_waste_mass
 
 CORRUGATED_CARDBOARD_ITEM = "recyclable/paper/corrugated_cardboard"
+TRASHNET_CLASSES = ("cardboard", "glass", "metal", "paper", "plastic", "trash")
+# Classes learned from drawn stand-ins (tools/classifier/renders.py) and from users' corrections: TrashNet
+# has no clothes and no paper packs, and without a class of their own the head calls both 종이.
+RENDERED_CLASSES = ("textile", "paper_pack")
+HEAD_CLASSES = TRASHNET_CLASSES + RENDERED_CLASSES
 
-# TrashNet class → taxonomy category key.
+# Head class → taxonomy category key.
 CLASS_CATEGORY: dict[str, str] = {
+    "textile": "recyclable/textile",
+    "paper_pack": "recyclable/paper_pack",
     "cardboard": "recyclable/paper",
     "paper": "recyclable/paper",
     "glass": "recyclable/glass",
@@ -44,7 +54,8 @@ class Abstention(StrEnum):
 
 @dataclass(frozen=True)
 class Verdict:
-    """One photo's outcome. ``categories`` are calibrated category probabilities, best first."""
+    """One photo's outcome. ``categories`` are calibrated category probabilities, best first (for an
+    expert answer: the expert's category and its ImageNet mass)."""
 
     class_probabilities: Array
     categories: list[tuple[str, float]]
@@ -53,6 +64,7 @@ class Verdict:
     imagenet_top: tuple[int, float]
     unseen: tuple[str, float] | None
     residual: float
+    expert: bool = False
 
     @property
     def confident(self) -> bool:
@@ -82,17 +94,23 @@ def judge(head: Head, imagenet_logits: FloatInput, features: FloatInput, thresho
     class_probabilities = head.probabilities(features)
     imagenet_probabilities = softmax(imagenet_logits)
     not_waste = not_waste_mass(imagenet_probabilities)
+    experts = expert_masses(imagenet_probabilities)
     residuals = head.residual(features)
     cardboard = head.classes.index("cardboard")
     verdicts = []
     for row, probabilities in enumerate(class_probabilities):
         categories = category_probabilities(head, probabilities)
-        unseen_masses = unseen_category_masses(imagenet_probabilities[row])
-        unseen = max(unseen_masses.items(), key=lambda entry: entry[1])
+        strongest = int(np.argmax(experts[row] / head.expert_answer))
+        unseen = (head.expert_categories[strongest], float(experts[row, strongest]))
+        expert = False
         if not_waste[row] > head.not_waste_ceiling:
             abstention: Abstention | None = Abstention.NOT_WASTE
-        elif unseen[1] > head.unseen_ceiling:
+        elif unseen[1] >= head.expert_answer[strongest]:
+            abstention, expert, categories = None, True, [unseen]
+        elif (experts[row] > head.expert_veto).any():
             abstention = Abstention.UNSEEN_CATEGORY
+            vetoing = int(np.argmax(experts[row] / head.expert_veto))
+            unseen = (head.expert_categories[vetoing], float(experts[row, vetoing]))
         elif residuals[row] > head.residual_ceiling:
             abstention = Abstention.UNFAMILIAR
         elif categories[0][1] < threshold:
@@ -102,6 +120,7 @@ def judge(head: Head, imagenet_logits: FloatInput, features: FloatInput, thresho
         item = (
             CORRUGATED_CARDBOARD_ITEM
             if abstention is None
+            and not expert
             and int(np.argmax(probabilities)) == cardboard
             and probabilities[cardboard] >= threshold
             else None
@@ -114,8 +133,9 @@ def judge(head: Head, imagenet_logits: FloatInput, features: FloatInput, thresho
                 item=item,
                 abstention=abstention,
                 imagenet_top=(top_imagenet, float(imagenet_probabilities[row, top_imagenet])),
-                unseen=unseen if abstention is Abstention.UNSEEN_CATEGORY else None,
+                unseen=unseen if abstention is Abstention.UNSEEN_CATEGORY or expert else None,
                 residual=float(residuals[row]),
+                expert=expert,
             )
         )
     return verdicts

@@ -1,26 +1,25 @@
 """The learned part of the embedded classifier: a temperature-scaled softmax head and its abstention limits.
 
 Stored in ``artifacts/head.npz`` (a few tens of kB, loaded without pickle). Produced by
-``python -m apps.waste.analysis.classifier.train``; every number in it is learned or chosen from the TrashNet
+``python -m tools.classifier train`` or ``ecoeco classifier retrain``; every number in it is learned or
+chosen from the TrashNet
 train / calibration splits, never from the test split.
 """
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from apps.waste.analysis.classifier.artifacts import ArtifactError
+from apps.waste.analysis.classifier.artifacts import ArtifactError, write_npz
 from apps.waste.analysis.classifier.calibration import Array, FloatInput, principal_residual, softmax
 
-_FLOAT_FIELDS = ("feature_mean", "feature_scale", "weights", "bias", "basis")
-_SCALAR_FIELDS = ("temperature", "residual_ceiling", "not_waste_ceiling", "unseen_ceiling", "threshold")
+_FLOAT_FIELDS = ("feature_mean", "feature_scale", "weights", "bias", "basis", "expert_answer", "expert_veto")
+_SCALAR_FIELDS = ("temperature", "residual_ceiling", "not_waste_ceiling", "threshold")
 
 
 @dataclass(frozen=True)
@@ -31,8 +30,10 @@ class Head:
     - ``basis`` spans the principal subspace of the standardised training features. The share of a photo's
       feature vector outside it (``residual``) above ``residual_ceiling`` means the photo looks like nothing
       the head was trained on; its probabilities would then be meaningless, however high.
-    - ``not_waste_ceiling`` / ``unseen_ceiling`` cap the ImageNet probability mass allowed on not-waste
-      classes and on any one waste category the head cannot answer (see ``imagenet_map``).
+    - ``not_waste_ceiling`` caps the ImageNet probability mass allowed on not-waste classes.
+    - ``expert_categories`` are the waste categories the head was never trained on, judged by ImageNet's
+      classes instead (``imagenet_map.EXPERT_CLASSES``): a mass of at least ``expert_answer[i]`` answers
+      category ``i``; a mass above ``expert_veto[i]`` refuses the photo (the head must not answer it).
     - ``threshold`` is the calibrated probability from which an answer is given (chosen on calibration).
     """
 
@@ -45,7 +46,9 @@ class Head:
     basis: Array
     residual_ceiling: float
     not_waste_ceiling: float
-    unseen_ceiling: float
+    expert_categories: tuple[str, ...]
+    expert_answer: Array
+    expert_veto: Array
     threshold: float
     provenance: dict[str, Any] = field(default_factory=dict)
 
@@ -67,18 +70,9 @@ class Head:
         arrays: dict[str, Any] = {name: np.asarray(getattr(self, name), np.float32) for name in _FLOAT_FIELDS}
         arrays |= {name: np.float64(getattr(self, name)) for name in _SCALAR_FIELDS}
         arrays["classes"] = np.array(self.classes)
+        arrays["expert_categories"] = np.array(self.expert_categories)
         arrays["provenance"] = np.array(json.dumps(self.provenance, sort_keys=True))
-        # Written entry by entry with a fixed timestamp (np.savez stamps the current time) so that
-        # retraining on the same features yields a byte-identical file and checksum.
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            for name, value in arrays.items():
-                member = io.BytesIO()
-                np.lib.format.write_array(member, np.asarray(value), allow_pickle=False)
-                info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-                info.compress_type = zipfile.ZIP_DEFLATED
-                archive.writestr(info, member.getvalue())
-        path.write_bytes(buffer.getvalue())
+        write_npz(path, arrays)
 
     @classmethod
     def load(cls, path: Path) -> Head:
@@ -94,7 +88,9 @@ class Head:
                     temperature=float(stored["temperature"]),
                     residual_ceiling=float(stored["residual_ceiling"]),
                     not_waste_ceiling=float(stored["not_waste_ceiling"]),
-                    unseen_ceiling=float(stored["unseen_ceiling"]),
+                    expert_categories=tuple(str(name) for name in stored["expert_categories"]),
+                    expert_answer=stored["expert_answer"].astype(np.float64),
+                    expert_veto=stored["expert_veto"].astype(np.float64),
                     threshold=float(stored["threshold"]),
                     provenance=json.loads(str(stored["provenance"])),
                 )

@@ -44,8 +44,12 @@ UNSEEN_CATEGORY: dict[int, str] = {
     **{index: "food" for index in (*range(924, 966), 987)},  # dishes, bread, vegetables, fruit, corn
     **dict.fromkeys((846, 619), "recyclable/lamp"),  # table lamp, lampshade
     **dict.fromkeys(
-        (399, 474, 568, 578, 601, 608, 610, 614, 655, 697, 735, 806, 834, 841, 842, 869), "recyclable/textile"
-    ),
+        (
+            399, 400, 411, 434, 443, 474, 501, 552, 568, 578, 601, 608, 610, 614, 617, 638, 639, 652,
+            655, 658, 689, 697, 750, 775, 806, 824, 834, 841, 869, 885, 887, 911,
+        ),
+        "recyclable/textile",
+    ),  # clothes, towels, quilts, fabric; not handkerchief, shower cap, poncho, ties (fire on paper, film)
     **dict.fromkeys(
         (
             482, 485, 487, 508, 527, 528, 534, 545, 589, 590, 605, 606, 620, 632, 651, 662, 664, 673,
@@ -85,17 +89,19 @@ def not_waste_mass(imagenet_probabilities: npt.ArrayLike) -> Array:
     return np.asarray(probabilities[..., _NOT_WASTE_INDEX].sum(axis=-1), dtype=np.float64)
 
 
-def unseen_category_masses(imagenet_probabilities: npt.ArrayLike) -> dict[str, float]:
-    """For one photo: the probability mass on each waste category the head cannot answer."""
-    probabilities = np.asarray(imagenet_probabilities, dtype=np.float64)
-    masses: dict[str, float] = {}
-    for index, category in UNSEEN_CATEGORY.items():
-        masses[category] = masses.get(category, 0.0) + float(probabilities[index])
-    return masses
-
-
 def zero_shot_class_scores(imagenet_probabilities: npt.ArrayLike, classes: tuple[str, ...]) -> Array:
     """Per TrashNet class, the ImageNet probability mass on classes naming that material (``[N, k]``)."""
     probabilities = np.asarray(imagenet_probabilities, dtype=np.float64)
     columns = [probabilities[..., list(TRAINED_CATEGORY.get(name, ()))].sum(axis=-1) for name in classes]
     return np.stack(columns, axis=-1)
+
+
+EXPERT_CATEGORIES: tuple[str, ...] = tuple(sorted(set(UNSEEN_CATEGORY.values())))
+_EXPERT_MATRIX = np.zeros((IMAGENET_CLASSES, len(EXPERT_CATEGORIES)))
+for _index, _category in UNSEEN_CATEGORY.items():
+    _EXPERT_MATRIX[_index, EXPERT_CATEGORIES.index(_category)] = 1.0
+
+
+def expert_masses(imagenet_probabilities: npt.ArrayLike) -> Array:
+    """``[N, len(EXPERT_CATEGORIES)]``: the probability mass on each category the head cannot answer."""
+    return np.asarray(np.asarray(imagenet_probabilities, np.float64) @ _EXPERT_MATRIX, np.float64)

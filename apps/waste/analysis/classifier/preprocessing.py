@@ -8,11 +8,9 @@ photographed centred) and resized to 260 px.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import numpy.typing as npt
-from PIL import Image, ImageOps
+from PIL import Image
 
 INPUT_SIZE = 260
 PIXEL_MEAN = 127.0
@@ -21,9 +19,9 @@ PIXEL_STD = 128.0
 FloatArray = npt.NDArray[np.float32]
 
 
-def _centre_square(image: Image.Image, fraction: float = 1.0) -> tuple[int, int, int, int]:
+def _centre_square(image: Image.Image) -> tuple[int, int, int, int]:
     width, height = image.size
-    side = max(1, round(min(width, height) * fraction))
+    side = max(1, min(width, height))
     left = (width - side) // 2
     top = (height - side) // 2
     return left, top, left + side, top + side
@@ -42,16 +40,3 @@ def preprocess(image: Image.Image) -> FloatArray:
     """The deterministic runtime transform: centred square crop, 260 px, normalised, batch of one."""
     square = image.crop(_centre_square(image))
     return to_tensor(square)[np.newaxis]
-
-
-def augmented_views(image: Image.Image) -> Iterator[FloatArray]:
-    """Training-time views of one photo: the runtime view, its mirror, and two tighter crops.
-
-    Deterministic (no randomness), so re-running training reproduces the same features and head.
-    """
-    square = image.crop(_centre_square(image))
-    yield to_tensor(square)
-    yield to_tensor(ImageOps.mirror(square))
-    tight = image.crop(_centre_square(image, fraction=0.8))
-    yield to_tensor(tight)
-    yield to_tensor(ImageOps.flip(tight))

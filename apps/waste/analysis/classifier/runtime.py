@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import weakref
 from functools import lru_cache
 from pathlib import Path
 
@@ -12,14 +13,30 @@ from PIL import Image
 from apps.waste.analysis.classifier.artifacts import HEAD_FILE, LABELS_FILE, ArtifactError, verified_path
 from apps.waste.analysis.classifier.backbone import Backbone
 from apps.waste.analysis.classifier.decision import Verdict, judge
+from apps.waste.analysis.classifier.feature_table import (
+    FEATURES_FILE,
+    IMAGENET_FC_FILE,
+    FeatureTable,
+    ImageNetLayer,
+)
 from apps.waste.analysis.classifier.head import Head
 from apps.waste.analysis.classifier.imagenet_map import IMAGENET_CLASSES
-from apps.waste.analysis.classifier.preprocessing import preprocess
+from apps.waste.analysis.classifier.preprocessing import FloatArray, preprocess
 
 
 @lru_cache(maxsize=4)
-def load_head(artifacts_dir: Path) -> Head:
-    return Head.load(verified_path(artifacts_dir, HEAD_FILE))
+def load_head(artifacts_dir: Path, name: str = HEAD_FILE) -> Head:
+    """The head artifact ``name`` (``head.npz`` or a retrained ``head-<version>.npz``), checksum-verified."""
+    return Head.load(verified_path(artifacts_dir, name))
+
+
+@lru_cache(maxsize=2)
+def load_imagenet_layer(artifacts_dir: Path) -> ImageNetLayer:
+    return ImageNetLayer.load(verified_path(artifacts_dir, IMAGENET_FC_FILE))
+
+
+def load_feature_table(artifacts_dir: Path) -> FeatureTable:
+    return FeatureTable.load(verified_path(artifacts_dir, FEATURES_FILE))
 
 
 @lru_cache(maxsize=4)
@@ -31,20 +48,26 @@ def load_imagenet_labels(artifacts_dir: Path) -> tuple[str, ...]:
 
 
 class EmbeddedModel:
-    """Loads nothing until first used (or ``load``); afterwards every call reuses the per-process session."""
+    """Loads nothing until first used (or ``load``); afterwards every call reuses the per-process session.
 
-    def __init__(self, artifacts_dir: Path, intra_op_threads: int = 1) -> None:
+    The backbone outputs of the last photo seen by each thread are kept (keyed by the image object), so the
+    worker can store a scan's pooled features after its analysis without running the network twice.
+    """
+
+    def __init__(self, artifacts_dir: Path, intra_op_threads: int = 1, head_name: str = HEAD_FILE) -> None:
         self.artifacts_dir = artifacts_dir.resolve()
+        self.head_name = head_name
         self._backbone = Backbone(self.artifacts_dir, intra_op_threads)
         self._lock = threading.Lock()
         self._head: Head | None = None
+        self._last = threading.local()
 
     @property
     def head(self) -> Head:
         if self._head is None:
             with self._lock:
                 if self._head is None:
-                    self._head = load_head(self.artifacts_dir)
+                    self._head = load_head(self.artifacts_dir, self.head_name)
         return self._head
 
     def load(self) -> None:
@@ -56,7 +79,18 @@ class EmbeddedModel:
     def imagenet_label(self, index: int) -> str:
         return load_imagenet_labels(self.artifacts_dir)[index]
 
-    def verdict(self, image: Image.Image, threshold: float) -> Verdict:
+    def outputs(self, image: Image.Image) -> tuple[FloatArray, FloatArray]:
+        """(ImageNet logits ``[1, 1000]``, pooled features ``[1, 1280]``) of one photo."""
+        last: tuple[weakref.ref[Image.Image], tuple[FloatArray, FloatArray]] | None = getattr(
+            self._last, "entry", None
+        )
+        if last is not None and last[0]() is image:
+            return last[1]
+        result = self._backbone.run(preprocess(image))
+        self._last.entry = (weakref.ref(image), result)
+        return result
+
+    def verdict(self, image: Image.Image, threshold: float | None = None) -> Verdict:
         head = self.head
-        logits, features = self._backbone.run(preprocess(image))
-        return judge(head, logits, features, threshold)[0]
+        logits, features = self.outputs(image)
+        return judge(head, logits, features, head.threshold if threshold is None else threshold)[0]

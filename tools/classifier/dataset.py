@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from apps.waste.analysis.classifier.decision import TRASHNET_CLASSES
+
 Split = Literal["train", "calibration", "test"]
 
-TRASHNET_CLASSES = ("cardboard", "glass", "metal", "paper", "plastic", "trash")
 SPLIT_PERCENT = {"train": 60, "calibration": 20, "test": 20}
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
 

@@ -1,0 +1,102 @@
+"""Pooled backbone features of labelled photos: what the head is fitted, calibrated and scored on.
+
+``artifacts/trashnet_features.npz`` holds the TrashNet rows the committed head was trained from (train and
+calibration splits, runtime view plus composites on training backgrounds) and the fixed test split (runtime
+view), as float16. It is derived data of TrashNet (MIT; see ``NOTICE``), small enough for git, and it is
+what lets ``ecoeco classifier retrain`` refit the head and score it on the fixed split without the photos.
+ImageNet logits are not stored: they are ``features @ W + b`` of the backbone's last layer (``imagenet_fc``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from apps.waste.analysis.classifier.artifacts import ArtifactError, write_npz
+
+FEATURES_FILE = "trashnet_features.npz"
+IMAGENET_FC_FILE = "imagenet_fc.npz"
+RUNTIME_VIEW = 0
+
+
+@dataclass(frozen=True)
+class FeatureTable:
+    """One row per (photo, view). ``view`` 0 is the runtime transform of the photo; others are composites."""
+
+    keys: npt.NDArray[np.str_]
+    labels: npt.NDArray[np.int64]
+    splits: npt.NDArray[np.str_]
+    views: npt.NDArray[np.int64]
+    held_out: npt.NDArray[np.bool_]
+    features: npt.NDArray[np.float16]
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def where(self, mask: npt.NDArray[np.bool_]) -> FeatureTable:
+        return FeatureTable(
+            self.keys[mask],
+            self.labels[mask],
+            self.splits[mask],
+            self.views[mask],
+            self.held_out[mask],
+            self.features[mask],
+        )
+
+    def split(self, name: str, runtime_view_only: bool = False) -> FeatureTable:
+        mask = self.splits == name
+        if runtime_view_only:
+            mask &= self.views == RUNTIME_VIEW
+        return self.where(mask)
+
+    def save(self, path: Path) -> None:
+        names = ("keys", "labels", "splits", "views", "held_out", "features")
+        write_npz(path, {name: getattr(self, name) for name in names})
+
+    @classmethod
+    def load(cls, path: Path) -> FeatureTable:
+        try:
+            with np.load(path, allow_pickle=False) as stored:
+                return cls(
+                    keys=stored["keys"],
+                    labels=stored["labels"].astype(np.int64),
+                    splits=stored["splits"],
+                    views=stored["views"].astype(np.int64),
+                    held_out=stored["held_out"].astype(bool),
+                    features=stored["features"].astype(np.float16),
+                )
+        except (KeyError, ValueError, OSError) as exc:
+            raise ArtifactError(f"feature table {path} is unreadable: {exc}") from exc
+
+    @classmethod
+    def concatenate(cls, tables: list[FeatureTable]) -> FeatureTable:
+        def joined(name: str) -> Any:
+            return np.concatenate([getattr(table, name) for table in tables])
+
+        return cls(*(joined(name) for name in ("keys", "labels", "splits", "views", "held_out", "features")))
+
+
+@dataclass(frozen=True)
+class ImageNetLayer:
+    """The backbone's last layer (1280 → 1000), so ImageNet logits can be recomputed from stored features."""
+
+    weights: npt.NDArray[np.float32]
+    bias: npt.NDArray[np.float32]
+
+    def logits(self, features: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        return np.asarray(np.asarray(features, np.float64) @ self.weights + self.bias, np.float64)
+
+    def save(self, path: Path) -> None:
+        write_npz(path, {"weights": self.weights, "bias": self.bias})
+
+    @classmethod
+    def load(cls, path: Path) -> ImageNetLayer:
+        try:
+            with np.load(path, allow_pickle=False) as stored:
+                return cls(stored["weights"].astype(np.float32), stored["bias"].astype(np.float32))
+        except (KeyError, ValueError, OSError) as exc:
+            raise ArtifactError(f"ImageNet layer {path} is unreadable: {exc}") from exc

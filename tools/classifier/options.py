@@ -1,0 +1,16 @@
+"""Command-line options the classifier tools share: data, artifacts, feature cache, threads."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from apps.waste.analysis.classifier.artifacts import DEFAULT_ARTIFACTS_DIR
+from tools.classifier.features import DEFAULT_CACHE_DIR
+
+
+def add_feature_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", type=Path, required=True, help="TrashNet root (<class>/*.jpg)")
+    parser.add_argument("--artifacts", type=Path, default=DEFAULT_ARTIFACTS_DIR)
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE_DIR, help="feature cache (outside git)")
+    parser.add_argument("--threads", type=int, default=2)
