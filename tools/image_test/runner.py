@@ -1,0 +1,354 @@
+"""Run the app workloads from their manifests with `podman kube play`, wait until they are ready, scan a photo
+through them, and tear everything down (also on failure)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tools.image_test import checks, podman
+from tools.image_test.manifests import Manifest, app_workloads, containers, effective_env, is_api, name_of
+from tools.image_test.substitute import Machine, localize
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SAMPLE_PHOTO = REPO_ROOT / "apps" / "samples" / "pet-bottle.jpg"
+REDIS_DATABASE = 14  # the test suite uses 15
+SETTLE_SECONDS = 5.0  # containers without a probe must stay up this long once the others are ready
+
+
+class ImageTestFailed(RuntimeError):
+    """A workload did not start, did not become ready, or the scan failed; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Result:
+    ready_seconds: float
+    first_answer_seconds: float
+    answer: dict[str, Any]
+
+
+Variant = Callable[[list[Manifest]], list[Manifest]]
+
+
+def run(
+    plan: Sequence[Manifest],
+    image: str,
+    namespace: str,
+    *,
+    timeout: float,
+    scan: bool = True,
+    variant: Variant | None = None,
+) -> Result:
+    """The whole check. ``variant`` alters the rendered manifests first (the self-check's broken ones)."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the clean-ups on `kill` too
+    rendered = app_workloads(plan, namespace)
+    if variant is not None:
+        rendered = variant(rendered)
+    workdir = REPO_ROOT / ".local" / "image-test" / secrets.token_hex(4)
+    workdir.mkdir(parents=True)
+    with local_services(api_names=[name_of(m) for m in rendered if is_api(m)]) as machine:
+        manifests = localize(rendered, machine)
+        _check_security(manifests, image)
+        buckets = {
+            env["ECO2_S3_BUCKET"]
+            for m in manifests
+            for c in containers(m)
+            if "ECO2_S3_BUCKET" in (env := effective_env(c, manifests))
+        }
+        for bucket in buckets:
+            init_bucket(machine, bucket)
+        for reference in {c["image"] for m in manifests for c in containers(m)}:
+            podman.tag(image, reference)
+        config = [m for m in manifests if m["kind"] == "ConfigMap"]
+        jobs = [m for m in manifests if m["kind"] == "Pod"]
+        deployments = [m for m in manifests if m["kind"] == "Deployment"]
+        files = [
+            _write(workdir / "migration.yaml", config + jobs),
+            _write(workdir / "workloads.yaml", config + deployments),
+        ]
+        with _secrets([m for m in manifests if m["kind"] == "Secret"], workdir):
+            return _play_all(files, jobs, deployments, manifests, machine, timeout=timeout, scan=scan)
+
+
+def _play_all(
+    files: list[Path],
+    jobs: list[Manifest],
+    deployments: list[Manifest],
+    manifests: list[Manifest],
+    machine: Machine,
+    *,
+    timeout: float,
+    scan: bool,
+) -> Result:
+    """Migration first (as the Job runs before the rollout), then the Deployments; always `kube down`."""
+    try:
+        if jobs:
+            _play(files[0])
+            for job in jobs:
+                _wait_for_job(job, timeout)
+        started = time.monotonic()
+        _play(files[1])
+        _wait_until_ready(deployments, machine, timeout)
+        ready = time.monotonic() - started
+        answer = _scan(manifests, machine) if scan else {}
+        return Result(ready, time.monotonic() - started, answer)
+    finally:
+        for path in reversed(files):
+            podman.down(path)
+
+
+def _write(path: Path, manifests: list[Manifest]) -> Path:
+    path.write_text("\n---\n".join(json.dumps(manifest) for manifest in manifests) + "\n", encoding="utf-8")
+    return path
+
+
+@contextmanager
+def _secrets(manifests: Sequence[Manifest], workdir: Path) -> Iterator[None]:
+    """Each Secret as a podman secret in the form podman 4.3's secretRef/secretKeyRef reads: a JSON object of
+    key → base64 value. (Played from the file instead, podman 4.3 stores the Secret re-serialised as YAML and
+    then fails to read it back: "secret ... is not valid JSON".)"""
+    created = []
+    try:
+        for secret in manifests:
+            data = dict(secret.get("data", {}))
+            data |= {
+                key: base64.b64encode(value.encode()).decode()
+                for key, value in secret.get("stringData", {}).items()
+            }
+            path = _write(workdir / f"secret-{name_of(secret)}.json", [data])
+            podman.podman("secret", "create", name_of(secret), str(path))
+            created.append(name_of(secret))
+        yield
+    finally:
+        for name in created:
+            podman.podman("secret", "rm", name, check=False)
+
+
+def _play(path: Path) -> None:
+    try:
+        podman.play(path)
+    except podman.PodmanError as error:
+        raise ImageTestFailed(f"podman kube play refused {path.name}: {error}") from error
+
+
+def _check_security(manifests: Sequence[Manifest], image: str) -> None:
+    user = podman.image_user(image)
+    problems = [
+        problem
+        for m in manifests
+        if m["kind"] in ("Pod", "Deployment")
+        for problem in checks.security_problems(m, user)
+    ]
+    if problems:
+        raise ImageTestFailed(
+            "the image cannot honour the manifests' security context:\n  " + "\n  ".join(problems)
+        )
+
+
+def container_name(manifest: Manifest, container: dict[str, Any]) -> str:
+    """podman's name for a played container: <pod>-<container>; a Deployment's pod is <name>-pod-0."""
+    pod = f"{name_of(manifest)}-pod-0" if manifest["kind"] == "Deployment" else name_of(manifest)
+    return f"{pod}-{container['name']}"
+
+
+def _failure(manifest: Manifest, container: dict[str, Any], what: str) -> ImageTestFailed:
+    name = container_name(manifest, container)
+    return ImageTestFailed(
+        f"{manifest['kind']} {name_of(manifest)}, container {container['name']}: {what}\n"
+        f"--- last log lines of {name} ---\n{podman.logs(name)}"
+    )
+
+
+def _wait_for_job(job: Manifest, timeout: float) -> None:
+    (container,) = job["spec"]["containers"]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        current = podman.state(container_name(job, container))
+        if current is not None and current.status in ("exited", "stopped"):
+            if current.exit_code == 0:
+                print(f"migration {name_of(job)} completed", flush=True)
+                return
+            raise _failure(job, container, f"the migration Job failed (exit code {current.exit_code})")
+        time.sleep(0.5)
+    raise _failure(job, container, f"the migration Job did not complete within {timeout:.0f} s")
+
+
+def _wait_until_ready(deployments: Sequence[Manifest], machine: Machine, timeout: float) -> None:
+    """Readiness probes as declared; a worker must consume; a container must never exit or restart."""
+    pending = {
+        (name_of(m), c["name"]): (m, c)
+        for m in deployments
+        for c in m["spec"]["template"]["spec"]["containers"]
+    }
+    ready_at: float | None = None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for key, (manifest, container) in list(pending.items()):
+            name = container_name(manifest, container)
+            current = podman.state(name)
+            if current is not None and (current.status in ("exited", "stopped") or current.restarts > 0):
+                raise _failure(
+                    manifest, container, f"exited with code {current.exit_code} before it was ready"
+                )
+            if current is None or current.status != "running":
+                continue
+            tracked = "readinessProbe" in container or _is_worker(container)
+            if tracked and _is_ready(manifest, container, name, machine):
+                print(f"ready: {name_of(manifest)}/{container['name']}", flush=True)
+                del pending[key]
+        probe_free = [
+            key for key, (_, c) in pending.items() if "readinessProbe" not in c and not _is_worker(c)
+        ]
+        if len(probe_free) == len(pending):
+            ready_at = ready_at or time.monotonic()
+            if time.monotonic() - ready_at >= SETTLE_SECONDS:
+                for key in probe_free:
+                    print(f"running: {key[0]}/{key[1]}", flush=True)
+                return
+        time.sleep(0.5)
+    missing = ", ".join(f"{deployment}/{container}" for deployment, container in pending)
+    manifest, container = next(iter(pending.values()))
+    raise _failure(manifest, container, f"not ready within {timeout:.0f} s (still waiting for {missing})")
+
+
+def _is_worker(container: dict[str, Any]) -> bool:
+    words = container.get("command", []) + container.get("args", [])
+    return "celery" in " ".join(words) and "worker" in words
+
+
+def _is_ready(manifest: Manifest, container: dict[str, Any], name: str, machine: Machine) -> bool:
+    if "readinessProbe" in container:
+        return checks.probe_check(
+            container, container["readinessProbe"], lambda cmd: podman.exec_in(name, cmd)
+        )
+    if _is_worker(container):
+        return _queue_has_consumer(machine)
+    return True
+
+
+def _queue_has_consumer(machine: Machine) -> bool:
+    from apps.core.queue import QueueName
+
+    vhost = machine.broker_url.rsplit("/", 1)[1]
+    listed = subprocess.run(
+        ["rabbitmqctl", "-q", "list_queues", "-p", vhost, "name", "consumers"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    consumers = dict(line.split("\t")[:2] for line in listed.stdout.splitlines() if "\t" in line)
+    return consumers.get(QueueName.HIGH_PRIORITY, "0").strip() not in ("0", "")
+
+
+def _scan(manifests: Sequence[Manifest], machine: Machine) -> dict[str, Any]:
+    """One photo → answer through the containers: a user, a token signed with the manifests' secret, then the
+    CLI's scan (upload slot, presigned POST to S3, analysis request, poll)."""
+    from pydantic import SecretStr
+    from sqlmodel import Session, create_engine
+
+    from apps.auth.tokens import issue_access_token
+    from apps.cli import ScanFailed, scan
+    from apps.core.settings import Settings
+    from apps.users.service import create_user
+
+    waste = next(m for m in manifests if is_api(m) and "waste" in _words(m))
+    env = effective_env(waste["spec"]["template"]["spec"]["containers"][0], manifests)
+    engine = create_engine(machine.database_url)
+    with Session(engine) as session:
+        user_id = create_user(session, "image-test").id
+    engine.dispose()
+    token = issue_access_token(
+        user_id, Settings(_env_file=None, token_secret=SecretStr(env["ECO2_TOKEN_SECRET"]))
+    )
+    api = f"http://127.0.0.1:{machine.api_ports[name_of(waste)]}"
+    try:
+        job = scan(api, SAMPLE_PHOTO, "라벨 있는 페트병", token, timeout=120)
+    except ScanFailed as error:
+        raise ImageTestFailed(f"the scan through the containers failed: {error}") from error
+    if job["status"] != "succeeded":
+        raise ImageTestFailed(f"the scan ended {job['status']}: {job.get('error')}")
+    return job
+
+
+def _words(manifest: Manifest) -> list[str]:
+    return [word for c in containers(manifest) for word in c.get("command", []) + c.get("args", [])]
+
+
+@contextmanager
+def local_services(api_names: Sequence[str]) -> Iterator[Machine]:
+    """A throwaway database and vhost, an embedded S3 server and a free port per API; all removed after."""
+    from tests.support.provisioning import (
+        create_database,
+        create_vhost,
+        delete_vhost,
+        drop_database,
+        free_port,
+    )
+
+    run_id = secrets.token_hex(4)
+    name = f"eco2_image_test_{run_id}"
+    s3_port = int(os.environ.get("ECO2_IMAGE_TEST_S3_PORT") or free_port())
+    first_api_port = int(os.environ.get("ECO2_IMAGE_TEST_API_PORT") or 0)
+    ports = [first_api_port + offset if first_api_port else free_port() for offset in range(len(api_names))]
+    for port in [s3_port, *ports]:
+        _require_free(port)
+    bin_dir = Path(sys.executable).parent
+    create_database(name)
+    create_vhost(name)
+    s3 = subprocess.Popen(
+        [bin_dir / "ecoeco", "local-s3", "--port", str(s3_port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        machine = Machine(
+            database_url=f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}",
+            broker_url=f"amqp://guest:guest@127.0.0.1:5672/{name}",
+            redis_url=f"redis://127.0.0.1:6379/{REDIS_DATABASE}",
+            s3_endpoint_url=f"http://127.0.0.1:{s3_port}",
+            api_ports=dict(zip(api_names, ports, strict=True)),
+        )
+        yield machine
+    finally:
+        s3.terminate()
+        s3.wait(timeout=30)
+        delete_vhost(name)
+        drop_database(name)
+
+
+def init_bucket(machine: Machine, bucket: str) -> None:
+    env = {**os.environ, **machine.s3(), "ECO2_S3_BUCKET": bucket}
+    ecoeco = Path(sys.executable).parent / "ecoeco"
+    for _ in range(60):
+        if (
+            subprocess.run([ecoeco, "init-storage"], env=env, capture_output=True, check=False).returncode
+            == 0
+        ):
+            return
+        time.sleep(0.5)
+    raise ImageTestFailed(f"the embedded S3 server at {machine.s3_endpoint_url} did not come up")
+
+
+def _require_free(port: int) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers do: TIME_WAIT is fine
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as error:
+            raise ImageTestFailed(
+                f"port {port} is taken on 127.0.0.1; choose others (docs/delivery.md)"
+            ) from error
