@@ -17,9 +17,10 @@ def podman(*args: str, check: bool = True, timeout: float = 300) -> subprocess.C
         ["podman", *args], capture_output=True, text=True, timeout=timeout, check=False
     )
     if check and completed.returncode != 0:
-        raise PodmanError(
-            f"podman {' '.join(args[:3])} failed: {(completed.stderr or completed.stdout).strip()}"
-        )
+        output = (completed.stderr or completed.stdout).strip().splitlines()
+        # podman prints unrelated warnings (systemd healthcheck timers) before the error that matters.
+        errors = [line for line in output if line.startswith("Error:")] or output
+        raise PodmanError(f"podman {' '.join(args[:2])} failed: {' '.join(errors)}")
     return completed
 
 

@@ -24,7 +24,7 @@ from tools.image_test.substitute import Machine, localize
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_PHOTO = REPO_ROOT / "apps" / "samples" / "pet-bottle.jpg"
 REDIS_DATABASE = 14  # the test suite uses 15
-SETTLE_SECONDS = 5.0  # containers without a probe must stay up this long once the others are ready
+SETTLE_SECONDS = 20.0  # a container without a probe (celery beat) must stay up this long
 
 
 class ImageTestFailed(RuntimeError):
@@ -185,15 +185,16 @@ def _wait_for_job(job: Manifest, timeout: float) -> None:
 
 
 def _wait_until_ready(deployments: Sequence[Manifest], machine: Machine, timeout: float) -> None:
-    """Readiness probes as declared; a worker must consume; a container must never exit or restart."""
+    """Readiness probes as declared; a worker must consume; a container without either must stay up for
+    SETTLE_SECONDS from when it was first seen running; no container may ever exit or restart."""
     pending = {
         (name_of(m), c["name"]): (m, c)
         for m in deployments
         for c in m["spec"]["template"]["spec"]["containers"]
     }
-    ready_at: float | None = None
+    running_since: dict[tuple[str, str], float] = {}
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while pending and time.monotonic() < deadline:
         for key, (manifest, container) in list(pending.items()):
             name = container_name(manifest, container)
             current = podman.state(name)
@@ -203,23 +204,15 @@ def _wait_until_ready(deployments: Sequence[Manifest], machine: Machine, timeout
                 )
             if current is None or current.status != "running":
                 continue
-            tracked = "readinessProbe" in container or _is_worker(container)
-            if tracked and _is_ready(manifest, container, name, machine):
+            since = running_since.setdefault(key, time.monotonic())
+            if _is_ready(manifest, container, name, machine, time.monotonic() - since):
                 print(f"ready: {name_of(manifest)}/{container['name']}", flush=True)
                 del pending[key]
-        probe_free = [
-            key for key, (_, c) in pending.items() if "readinessProbe" not in c and not _is_worker(c)
-        ]
-        if len(probe_free) == len(pending):
-            ready_at = ready_at or time.monotonic()
-            if time.monotonic() - ready_at >= SETTLE_SECONDS:
-                for key in probe_free:
-                    print(f"running: {key[0]}/{key[1]}", flush=True)
-                return
         time.sleep(0.5)
-    missing = ", ".join(f"{deployment}/{container}" for deployment, container in pending)
-    manifest, container = next(iter(pending.values()))
-    raise _failure(manifest, container, f"not ready within {timeout:.0f} s (still waiting for {missing})")
+    if pending:
+        missing = ", ".join(f"{deployment}/{container}" for deployment, container in pending)
+        manifest, container = next(iter(pending.values()))
+        raise _failure(manifest, container, f"not ready within {timeout:.0f} s (still waiting for {missing})")
 
 
 def _is_worker(container: dict[str, Any]) -> bool:
@@ -227,14 +220,14 @@ def _is_worker(container: dict[str, Any]) -> bool:
     return "celery" in " ".join(words) and "worker" in words
 
 
-def _is_ready(manifest: Manifest, container: dict[str, Any], name: str, machine: Machine) -> bool:
+def _is_ready(manifest: Manifest, container: dict[str, Any], name: str, machine: Machine, up: float) -> bool:
     if "readinessProbe" in container:
         return checks.probe_check(
             container, container["readinessProbe"], lambda cmd: podman.exec_in(name, cmd)
         )
     if _is_worker(container):
         return _queue_has_consumer(machine)
-    return True
+    return up >= SETTLE_SECONDS
 
 
 def _queue_has_consumer(machine: Machine) -> bool:
