@@ -18,8 +18,8 @@ def podman(*args: str, check: bool = True, timeout: float = 300) -> subprocess.C
     )
     if check and completed.returncode != 0:
         output = (completed.stderr or completed.stdout).strip().splitlines()
-        # podman prints unrelated warnings (systemd healthcheck timers) before the error that matters.
-        errors = [line for line in output if line.startswith("Error:")] or output
+        # Without systemd podman also logs that it cannot remove healthcheck timers: not the error to show.
+        errors = [line for line in output if "healthcheck" not in line] or output
         raise PodmanError(f"podman {' '.join(args[:2])} failed: {' '.join(errors)}")
     return completed
 
