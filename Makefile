@@ -42,10 +42,11 @@ types: venv
 
 check: lint types test
 
-# The offline stand-in for `pulumi preview`: the real program under the mock engine, schema and policy checks.
+# The offline stand-in for `pulumi preview` (docs/plan.md): STACK=dev|prod (default: both); PLAN_OUT=folder
+# (default .local/plan) receives <stack>/plan.json and <stack>/manifests/.
+STACK ?=
 plan: venv
-	$(VENV)/bin/pytest tests/infra tests/policy -q
-	$(PY) -m tools.plan.preview
+	$(PY) -m tools.plan $(STACK)
 
 bench: venv services
 	$(PY) -m bench.scan_api

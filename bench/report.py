@@ -7,6 +7,7 @@ import math
 import os
 import platform
 import shlex
+import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -34,9 +35,11 @@ def machine_facts() -> dict[str, str]:
         for line in Path("/proc/meminfo").read_text().splitlines()
         if line.startswith("MemTotal")
     )
-    wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False).stdout.split(
-        " ["
-    )[0]
+    wrk = ""
+    if shutil.which("wrk"):
+        wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False).stdout.split(
+            " ["
+        )[0]
     return {
         "cores (nproc)": str(os.cpu_count()),
         "CPU": cpu_model,

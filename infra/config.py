@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import pulumi
 
+from infra.render.cloud_init import PAUSE_VERSIONS
 from infra.roles import CONTROL_PLANE_ROLE, ROLES, RoleSpec
 
 NAMESPACE = "eco2"
@@ -44,6 +45,10 @@ PLAIN_KEYS = (
     "extraCorsOrigins",
     "imageRetentionDays",
     "bucketForceDestroy",
+    # monitoring (platform/eco2_platform/monitoring.py)
+    "prometheusVolumeGiB",
+    "prometheusRetentionDays",
+    "workloads",
 )
 """Every non-secret ``eco2:`` key the program reads."""
 SSH_PRIVATE_KEY = "sshPrivateKey"
@@ -94,6 +99,28 @@ class NodeSpec:
 
 
 @dataclass(frozen=True)
+class MonitoringConfig:
+    """kube-prometheus-stack sizing: Prometheus keeps ``retention_days`` of samples on a gp3 volume."""
+
+    prometheus_volume_gib: int
+    prometheus_retention_days: int
+
+
+@dataclass(frozen=True)
+class WorkloadSizing:
+    """How big the cluster's workloads are (``eco2:workloads``): data volumes and replica counts."""
+
+    postgresql_volume_gib: int
+    rabbitmq_volume_gib: int
+    redis_volume_gib: int
+    api_replicas: int
+    """Replicas of each API Deployment at rest; the HPA scales between this and ``api_max_replicas``."""
+    api_max_replicas: int
+    worker_replicas: int
+    """Replicas of each Celery worker group (the beat scheduler always runs exactly one)."""
+
+
+@dataclass(frozen=True)
 class StackConfig:
     project: str
     stack: str
@@ -111,6 +138,8 @@ class StackConfig:
     extra_cors_origins: tuple[str, ...]
     image_retention_days: int
     bucket_force_destroy: bool
+    monitoring: MonitoringConfig
+    workloads: WorkloadSizing
 
     @property
     def name_prefix(self) -> str:
@@ -190,6 +219,11 @@ def parse_config(
         extra_cors_origins=_origins(reader),
         image_retention_days=reader.integer("imageRetentionDays", minimum=1, maximum=3650),
         bucket_force_destroy=reader.boolean("bucketForceDestroy"),
+        monitoring=MonitoringConfig(
+            prometheus_volume_gib=reader.integer("prometheusVolumeGiB", minimum=5, maximum=1000),
+            prometheus_retention_days=reader.integer("prometheusRetentionDays", minimum=1, maximum=365),
+        ),
+        workloads=_workloads(reader),
     )
 
 
@@ -316,6 +350,13 @@ def _kubernetes_version(reader: _Reader) -> str:
         raise ConfigError(
             "kubernetesVersion", f"{value} is older than 1.{MIN_KUBERNETES_MINOR} (kubeadm v1beta4)"
         )
+    minor = f"1.{match.group(1)}"
+    if minor not in PAUSE_VERSIONS:
+        raise ConfigError(
+            "kubernetesVersion",
+            f"{minor} has no pinned pause image yet (known: {', '.join(PAUSE_VERSIONS)}); "
+            "add it to PAUSE_VERSIONS in infra/render/cloud_init.py",
+        )
     return value
 
 
@@ -377,3 +418,58 @@ def _origins(reader: _Reader) -> tuple[str, ...]:
                 f"extraCorsOrigins[{index}]", f"{origin!r} is not an origin like https://host[:port]"
             )
     return tuple(origins)
+
+
+_WORKLOAD_FIELDS = {
+    "postgresqlVolumeGiB": (1, 16384),
+    "rabbitmqVolumeGiB": (1, 16384),
+    "redisVolumeGiB": (1, 16384),
+    "apiReplicas": (1, 20),
+    "apiMaxReplicas": (1, 50),
+    "workerReplicas": (1, 20),
+}
+
+
+def _workloads(reader: _Reader) -> WorkloadSizing:
+    value = reader.json("workloads")
+    if not isinstance(value, dict):
+        raise ConfigError("workloads", f"must be an object with {', '.join(_WORKLOAD_FIELDS)}")
+    for field in value:
+        if field not in _WORKLOAD_FIELDS:
+            raise ConfigError(f"workloads.{field}", f"unknown field; expected {', '.join(_WORKLOAD_FIELDS)}")
+    numbers: dict[str, int] = {}
+    for field, (minimum, maximum) in _WORKLOAD_FIELDS.items():
+        if field not in value:
+            raise ConfigError(f"workloads.{field}", "is missing")
+        numbers[field] = _pool_int(f"workloads.{field}", value[field], minimum, maximum)
+    if numbers["apiMaxReplicas"] < numbers["apiReplicas"]:
+        raise ConfigError(
+            "workloads.apiMaxReplicas",
+            f"{numbers['apiMaxReplicas']} is below apiReplicas ({numbers['apiReplicas']})",
+        )
+    return WorkloadSizing(
+        postgresql_volume_gib=numbers["postgresqlVolumeGiB"],
+        rabbitmq_volume_gib=numbers["rabbitmqVolumeGiB"],
+        redis_volume_gib=numbers["redisVolumeGiB"],
+        api_replicas=numbers["apiReplicas"],
+        api_max_replicas=numbers["apiMaxReplicas"],
+        worker_replicas=numbers["workerReplicas"],
+    )
+
+
+APP_SECRET_KEYS = {"openaiApiKey": "ECO2_OPENAI_API_KEY", "kakaoRestApiKey": "ECO2_KAKAO_REST_API_KEY"}
+"""Optional secret config keys of the app (``pulumi config set --secret eco2:<key>``) → the env var that
+carries each. An unset key leaves its variable out, so the app uses its offline default."""
+
+
+def load_app_secrets() -> dict[str, pulumi.Output[str]]:
+    """The app's optional third-party keys that are set, by config key; each must be set with --secret."""
+    secrets: dict[str, pulumi.Output[str]] = {}
+    for key in APP_SECRET_KEYS:
+        full_key = f"{NAMESPACE}:{key}"
+        if pulumi.runtime.get_config(full_key) is None:  # presence only: never read a secret as plain text
+            continue
+        if not pulumi.runtime.is_config_secret(full_key):
+            raise ConfigError(key, f"is stored in plain text: re-set it with --secret ({full_key})")
+        secrets[key] = pulumi.Config(NAMESPACE).require_secret(key)
+    return secrets

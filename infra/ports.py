@@ -1,8 +1,9 @@
-"""The one place where API routes meet NodePorts.
+"""The one place where public routes meet NodePorts.
 
 The ALB forwards each API path prefix to an instance target group on a fixed NodePort; the workloads issue
 creates one Kubernetes Service per domain with exactly that ``nodePort``. Both sides import this table, so the
-listener rule, the target group, the security-group rule and the Service can never disagree.
+listener rule, the target group, the security-group rule and the Service can never disagree. Grafana (the
+platform's monitoring stack, at ``/grafana``) is routed the same way from ``GRAFANA``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ class ApiRoute:
     service: str
     path_prefix: str
     node_port: int
+    health_check_path: str = HEALTH_CHECK_PATH
+    """What the ALB target group checks (and the Service's readiness probe answers)."""
 
     @property
     def path_patterns(self) -> tuple[str, str]:
@@ -40,6 +43,14 @@ API_ROUTES: tuple[ApiRoute, ...] = (
     ApiRoute(service="recycling", path_prefix="/api/v1/recycling", node_port=30084),
     ApiRoute(service="locations", path_prefix="/api/v1/locations", node_port=30085),
 )
+
+
+GRAFANA = ApiRoute(
+    service="grafana", path_prefix="/grafana", node_port=30300, health_check_path="/grafana/api/health"
+)
+"""Grafana behind the ALB (served from the ``/grafana`` sub-path); its Service is the monitoring chart's."""
+PUBLIC_ROUTES: tuple[ApiRoute, ...] = (*API_ROUTES, GRAFANA)
+"""Every path the ALB forwards to a NodePort: the API services and Grafana."""
 
 
 def route_for(service: str) -> ApiRoute:

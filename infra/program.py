@@ -5,6 +5,9 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
+from eco2_platform.cluster_platform import ClusterPlatform, ClusterPlatformArgs
+from eco2_platform.monitoring import grafana_root_url
+from eco2_platform.workloads.deploy import deploy_workloads
 from infra.components.cluster import Cluster, ClusterArgs
 from infra.components.edge import Edge, EdgeArgs
 from infra.components.iam import Iam, IamArgs
@@ -12,7 +15,7 @@ from infra.components.network import Network, NetworkArgs
 from infra.components.nodes import Nodes, NodesArgs
 from infra.components.security import Group, Security, SecurityArgs
 from infra.components.storage import Storage, StorageArgs
-from infra.config import load_config, load_ssh_private_key
+from infra.config import load_app_secrets, load_config, load_ssh_private_key
 from infra.ports import API_ROUTES
 from infra.roles import API_ROLE
 
@@ -50,6 +53,9 @@ def deploy() -> None:
             api_instance_ids=[
                 nodes.instances[spec.name].id for spec in config.nodes if spec.role.name == API_ROLE
             ],
+            monitoring_instance_ids=[
+                nodes.instances[spec.name].id for spec in config.nodes if spec.role.name == "monitoring"
+            ],
         ),
     )
     cluster = Cluster(
@@ -64,8 +70,20 @@ def deploy() -> None:
         ),
     )
 
+    platform = ClusterPlatform("platform", ClusterPlatformArgs(config, provider=cluster.provider))
+    app = deploy_workloads(
+        config,
+        provider=cluster.provider,
+        bucket_name=storage.bucket.bucket,
+        app_secrets=load_app_secrets(),
+        # Pods wait for the CNI; the data services' volumes also need the EBS CSI driver and the gp3 class.
+        scheduling_ready=[*platform.scheduling_ready, *platform.storage_ready],
+        monitoring_ready=[platform.monitoring.release],  # installs the PodMonitor CRD
+    )
+
     pulumi.export("kubeconfig", cluster.kubeconfig)
-    pulumi.export("appNamespace", cluster.app_namespace.metadata.name)
+    pulumi.export("appNamespace", app.namespaces.app.metadata.name)
+    pulumi.export("grafanaAdminPassword", platform.monitoring.grafana_admin_password)
     pulumi.export("albDnsName", edge.load_balancer.dns_name)
     pulumi.export("imageBucketName", storage.bucket.bucket)
     pulumi.export("region", config.region)
@@ -80,6 +98,7 @@ def deploy() -> None:
         {
             "app": f"https://{config.domain}",
             "api": f"https://{config.domain}/api/v1",
+            "grafana": grafana_root_url(config.domain),
             "kubernetesApi": nodes.control_plane_public_ip.apply(lambda ip: f"https://{ip}:6443"),
             "kubernetesApiDns": f"https://{config.api_endpoint_name}:6443",
         },

@@ -7,36 +7,16 @@ a missing dead-letter queue would silently drop dead-lettered messages.
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Any
 
 from celery import Celery
 from kombu import Connection, Exchange, Queue
 
+from apps.core.queue_table import DELIVERY_LIMIT, TASK_QUEUES, WORK_QUEUE_NAMES, QueueName
 from apps.core.settings import Settings, get_settings
 
 TASK_EXCHANGE = Exchange("eco2.tasks", type="topic", durable=True)
 DEAD_LETTER_EXCHANGE = Exchange("eco2.dead_letter", type="topic", durable=True)
-DELIVERY_LIMIT = 5
-
-
-class QueueName(StrEnum):
-    HIGH_PRIORITY = "high_priority"
-    DEFAULT = "default"
-    LOW_PRIORITY = "low_priority"
-    EXTERNAL_API = "external_api"
-    DEAD_LETTER = "dead_letter"
-
-
-# The analysis task that consumes each analysis queue; a job row records its queue.
-ANALYSIS_TASK_BY_QUEUE = {
-    QueueName.HIGH_PRIORITY: "waste.analyze",
-    QueueName.EXTERNAL_API: "waste.analyze_external",
-}
-TASK_QUEUES = {
-    **{task: queue for queue, task in ANALYSIS_TASK_BY_QUEUE.items()},
-    "waste.sweep_stuck_jobs": QueueName.LOW_PRIORITY,
-}
 
 
 def _work_queue(name: QueueName) -> Queue:
@@ -53,7 +33,7 @@ def _work_queue(name: QueueName) -> Queue:
     )
 
 
-WORK_QUEUES = tuple(_work_queue(name) for name in QueueName if name is not QueueName.DEAD_LETTER)
+WORK_QUEUES = tuple(_work_queue(name) for name in WORK_QUEUE_NAMES)
 DEAD_LETTER_QUEUE = Queue(
     QueueName.DEAD_LETTER.value,
     exchange=DEAD_LETTER_EXCHANGE,

@@ -14,7 +14,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from apps.core.images import EXTENSION_BY_CONTENT_TYPE, InvalidImage, decode_image
-from apps.core.queue import ANALYSIS_TASK_BY_QUEUE, QueueName, celery_app, publish_options
+from apps.core.queue import celery_app, publish_options
+from apps.core.queue_table import ANALYSIS_TASK_BY_QUEUE, QueueName
 from apps.core.settings import Settings
 from apps.core.storage import ObjectMissing, PresignedUpload, head_object, presign_upload, read_object
 from apps.core.time import utcnow

@@ -1,7 +1,10 @@
 """kubeadm bootstrap over SSH and the Kubernetes provider the workloads use.
 
-Order: every node waits for its cloud-init → ``kubeadm init`` on the master → a fresh join command (secret) →
-all workers join in parallel; the kubeconfig is read after init and the provider waits for every join.
+Order: every node waits for its cloud-init → ``kubeadm init`` on the master → all workers join in parallel,
+each through one step on the master that mints a short-lived token for that attempt and runs the worker's join
+script on it over the VPC; the kubeconfig is read after init and the provider waits for every join. The
+component ends at the kubeconfig and the provider: what runs on the cluster is the platform layer's
+(platform/eco2_platform).
 Each step is guarded on the node, so re-running any of them (an input changed, a node was replaced) is safe.
 """
 
@@ -18,15 +21,14 @@ from pulumi_command import remote
 from infra.config import NodeSpec, StackConfig
 from infra.render import scripts
 from infra.render.kubeadm import (
+    MINTED_ON_MASTER,
     ControlPlaneEndpoint,
     NodeIdentity,
     init_config,
     join_config,
-    parse_join_command,
 )
 from infra.render.kubeconfig import public_kubeconfig
 
-APP_NAMESPACE = "eco2"
 SSH_DIAL_ERROR_LIMIT = 60
 """Dial attempts while a fresh instance boots sshd (each up to SSH_DIAL_TIMEOUT_SECONDS)."""
 SSH_DIAL_TIMEOUT_SECONDS = 15
@@ -48,7 +50,6 @@ class Cluster(pulumi.ComponentResource):
     """Secret kubeconfig whose server is the master's Elastic IP."""
     provider: k8s.Provider
     """Use for every Kubernetes resource (``opts=ResourceOptions(provider=cluster.provider)``)."""
-    app_namespace: k8s.core.v1.Namespace
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("eco2:infra:Cluster", name, None, opts)
@@ -150,38 +151,34 @@ class Cluster(pulumi.ComponentResource):
         )
 
         workers = [spec.name for spec in config.workers]
-        join_command = run(
-            "join-command",
-            master.name,
-            scripts.PRINT_JOIN_COMMAND,
-            # A fresh token whenever the master or the worker set changes: a node added later never gets an
-            # expired token, and after a rebuilt control plane every worker learns the new CA.
-            triggers=[master_id, *(args.instances[node].id for node in workers)],
-            depends_on=[init],
-            secret_output=True,
-            log_output=False,
-        )
-        join_output: pulumi.Output[str] = pulumi.Output.secret(join_command.stdout)
-        credentials = join_output.apply(parse_join_command)
 
         def join_script(node: str) -> pulumi.Output[str]:
             def render(values: list[Any]) -> str:
-                node_identity, control_plane, join_credentials = values
-                config_text = join_config(
-                    node=node_identity, endpoint=control_plane, credentials=join_credentials
+                node_identity, control_plane, private_key = values
+                worker_script = scripts.kubeadm_join_script(
+                    node,
+                    join_config(node=node_identity, endpoint=control_plane, credentials=MINTED_ON_MASTER),
+                    MINTED_ON_MASTER.ca_cert_hash,
                 )
-                return scripts.kubeadm_join_script(node, config_text, join_credentials.ca_cert_hash)
+                return scripts.join_from_master_script(
+                    node_name=node,
+                    node_address=node_identity.private_ip,
+                    ssh_user=config.ssh_user,
+                    ssh_private_key=private_key,
+                    worker_script=worker_script,
+                )
 
-            return pulumi.Output.all(identity(node), endpoint, credentials).apply(render)
+            return pulumi.Output.all(identity(node), endpoint, args.ssh_private_key).apply(render)
 
         joins = [
             run(
                 f"kubeadm-join-{node}",
-                node,
+                master.name,
                 scripts.RUN_AS_ROOT,
                 stdin=join_script(node),
-                triggers=[args.instances[node].id],
-                depends_on=[ready[node], join_command],
+                # A new worker joins; a rebuilt control plane (new CA) makes every worker join again.
+                triggers=[args.instances[node].id, master_id],
+                depends_on=[ready[node], init],
                 secret_output=True,
             )
             for node in workers
@@ -210,17 +207,4 @@ class Cluster(pulumi.ComponentResource):
             enable_server_side_apply=True,
             opts=pulumi.ResourceOptions(parent=self, depends_on=joins),
         )
-        self.app_namespace = k8s.core.v1.Namespace(
-            "app-namespace",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=APP_NAMESPACE,
-                labels={
-                    "app.kubernetes.io/part-of": config.project,
-                    "pod-security.kubernetes.io/enforce": "baseline",
-                },
-            ),
-            opts=pulumi.ResourceOptions(parent=self, provider=self.provider),
-        )
-        self.register_outputs(
-            {"kubeconfig": self.kubeconfig, "appNamespace": self.app_namespace.metadata.name}
-        )
+        self.register_outputs({"kubeconfig": self.kubeconfig})

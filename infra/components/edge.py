@@ -1,5 +1,6 @@
 """Public edge: ACM certificate (apex + wildcard), the ALB with HTTP→HTTPS redirect and TLS 1.3, listener
-rules for the API paths to instance target groups on fixed NodePorts, and the Route53 records of the domain.
+rules for the API paths (to the API nodes) and ``/grafana`` (to the monitoring node) to instance target groups
+on fixed NodePorts, and the Route53 records of the domain.
 
 Calico's VXLAN overlay makes pod IPs unreachable from the ALB, so targets are the API nodes' NodePorts
 (instance target groups); infra/ports.py is the one table both this component and the Services use.
@@ -15,12 +16,13 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.config import StackConfig
-from infra.ports import API_ROUTES, HEALTH_CHECK_PATH
+from infra.ports import API_ROUTES, GRAFANA, ApiRoute
 from infra.tags import common_tags
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 """TLS 1.3 preferred, TLS 1.2 floor for older phones; nothing older."""
 LISTENER_RULE_BASE_PRIORITY = 100
+GRAFANA_RULE_PRIORITY = 200
 IDLE_TIMEOUT_SECONDS = 120
 """Long enough for the analysis progress stream (server-sent events) between heartbeats."""
 NOT_FOUND_BODY = '{"detail":"Not Found"}'
@@ -61,12 +63,14 @@ class EdgeArgs:
     hosted_zone_id: str
     api_instance_ids: Sequence[pulumi.Input[str]]
     """Instances registered in every API target group (the ``api`` role's nodes)."""
+    monitoring_instance_ids: Sequence[pulumi.Input[str]]
+    """Instances registered in the Grafana target group (the ``monitoring`` role's node)."""
 
 
 class Edge(pulumi.ComponentResource):
     load_balancer: aws.lb.LoadBalancer
     target_groups: dict[str, aws.lb.TargetGroup]
-    """Keyed by API service name."""
+    """Keyed by service name: every API service and ``grafana``."""
 
     def __init__(self, name: str, args: EdgeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("eco2:infra:Edge", name, None, opts)
@@ -147,51 +151,17 @@ class Edge(pulumi.ComponentResource):
         )
 
         self.target_groups = {}
-        for index, route in enumerate(API_ROUTES):
-            target_group = aws.lb.TargetGroup(
-                f"tg-{route.service}",
-                name=f"{config.name_prefix}-{route.service}",
-                target_type="instance",
-                protocol="HTTP",
-                port=route.node_port,
-                vpc_id=args.vpc_id,
-                deregistration_delay=30,
-                health_check=aws.lb.TargetGroupHealthCheckArgs(
-                    path=HEALTH_CHECK_PATH,
-                    port="traffic-port",
-                    protocol="HTTP",
-                    matcher="200",
-                    interval=15,
-                    healthy_threshold=2,
-                    unhealthy_threshold=3,
-                ),
-                tags=common_tags(config, name=f"tg-{route.service}"),
-                opts=child,
+        routes = [
+            *(
+                (route, args.api_instance_ids, "api", LISTENER_RULE_BASE_PRIORITY + index)
+                for index, route in enumerate(API_ROUTES)
+            ),
+            (GRAFANA, args.monitoring_instance_ids, "monitoring", GRAFANA_RULE_PRIORITY),
+        ]
+        for route, instance_ids, role, priority in routes:
+            self.target_groups[route.service] = self._forward(
+                config, route, https, args.vpc_id, instance_ids, role, priority
             )
-            for position, instance_id in enumerate(args.api_instance_ids, start=1):
-                aws.lb.TargetGroupAttachment(
-                    f"tg-{route.service}-api-{position}",
-                    target_group_arn=target_group.arn,
-                    target_id=instance_id,
-                    port=route.node_port,
-                    opts=child,
-                )
-            aws.lb.ListenerRule(
-                f"route-{route.service}",
-                listener_arn=https.arn,
-                priority=LISTENER_RULE_BASE_PRIORITY + index,
-                conditions=[
-                    aws.lb.ListenerRuleConditionArgs(
-                        path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(
-                            values=list(route.path_patterns)
-                        )
-                    )
-                ],
-                actions=[aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=target_group.arn)],
-                tags=common_tags(config, name=f"route-{route.service}"),
-                opts=child,
-            )
-            self.target_groups[route.service] = target_group
 
         for label, host in (("apex", config.domain), ("www", f"www.{config.domain}")):
             aws.route53.Record(
@@ -209,3 +179,58 @@ class Edge(pulumi.ComponentResource):
                 opts=child,
             )
         self.register_outputs({"albDnsName": self.load_balancer.dns_name})
+
+    def _forward(
+        self,
+        config: StackConfig,
+        route: ApiRoute,
+        https: aws.lb.Listener,
+        vpc_id: pulumi.Input[str],
+        instance_ids: Sequence[pulumi.Input[str]],
+        role: str,
+        priority: int,
+    ) -> aws.lb.TargetGroup:
+        """Target group on the route's NodePort, its instances, and the listener rule for its paths."""
+        child = pulumi.ResourceOptions(parent=self)
+        target_group = aws.lb.TargetGroup(
+            f"tg-{route.service}",
+            name=f"{config.name_prefix}-{route.service}",
+            target_type="instance",
+            protocol="HTTP",
+            port=route.node_port,
+            vpc_id=vpc_id,
+            deregistration_delay=30,
+            health_check=aws.lb.TargetGroupHealthCheckArgs(
+                path=route.health_check_path,
+                port="traffic-port",
+                protocol="HTTP",
+                matcher="200",
+                interval=15,
+                healthy_threshold=2,
+                unhealthy_threshold=3,
+            ),
+            tags=common_tags(config, name=f"tg-{route.service}"),
+            opts=child,
+        )
+        for position, instance_id in enumerate(instance_ids, start=1):
+            aws.lb.TargetGroupAttachment(
+                f"tg-{route.service}-{role}-{position}",
+                target_group_arn=target_group.arn,
+                target_id=instance_id,
+                port=route.node_port,
+                opts=child,
+            )
+        aws.lb.ListenerRule(
+            f"route-{route.service}",
+            listener_arn=https.arn,
+            priority=priority,
+            conditions=[
+                aws.lb.ListenerRuleConditionArgs(
+                    path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(values=list(route.path_patterns))
+                )
+            ],
+            actions=[aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=target_group.arn)],
+            tags=common_tags(config, name=f"route-{route.service}"),
+            opts=child,
+        )
+        return target_group

@@ -1,9 +1,9 @@
 """Security groups for the nodes, the control plane and the ALB, with every rule declared in one table.
 
-Only the ALB faces the internet (80/443). SSH and the Kubernetes API accept the admin CIDRs only; cluster
-traffic (kubelet, etcd, Calico VXLAN and Typha) flows between the cluster's own groups; NodePorts accept the
-ALB only. Rules are separate ``aws.vpc.SecurityGroup{Ingress,Egress}Rule`` resources so each is tagged,
-reviewable and replaced on its own.
+Only the ALB faces the internet (80/443). SSH and the Kubernetes API accept the admin CIDRs only (and SSH the
+master too, which runs each worker's join); cluster traffic (kubelet, etcd, Calico VXLAN and Typha) flows
+between the cluster's own groups; NodePorts (API services, Grafana) accept the ALB only. Rules are separate
+``aws.vpc.SecurityGroup{Ingress,Egress}Rule`` resources so each is tagged, reviewable and replaced on its own.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.config import StackConfig
-from infra.ports import API_ROUTES
+from infra.ports import PUBLIC_ROUTES
 from infra.tags import common_tags
 
 API_SERVER_PORT = 6443
@@ -88,6 +88,16 @@ def security_rules(admin_cidrs: tuple[str, ...]) -> list[Rule]:
             "etcd", control_plane, "ingress", "tcp", 2379, 2380, "etcd client/peer", peer_group=control_plane
         ),
         Rule("kubelet", nodes, "ingress", "tcp", 10250, 10250, "kubelet API", peer_group=nodes),
+        Rule(
+            "ssh-control-plane",
+            nodes,
+            "ingress",
+            "tcp",
+            22,
+            22,
+            "SSH from the master (kubeadm join)",
+            peer_group=control_plane,
+        ),
         Rule("calico-vxlan", nodes, "ingress", "udp", 4789, 4789, "Calico VXLAN overlay", peer_group=nodes),
         Rule("calico-typha", nodes, "ingress", "tcp", 5473, 5473, "Calico Typha", peer_group=nodes),
         Rule(
@@ -97,7 +107,7 @@ def security_rules(admin_cidrs: tuple[str, ...]) -> list[Rule]:
         Rule("http", alb, "ingress", "tcp", 80, 80, "HTTP (redirected to HTTPS)", cidr=ANYWHERE),
         Rule("https", alb, "ingress", "tcp", 443, 443, "HTTPS", cidr=ANYWHERE),
     ]
-    for route in API_ROUTES:
+    for route in PUBLIC_ROUTES:
         port = route.node_port
         rules += [
             Rule(

@@ -10,7 +10,9 @@ from infra.render.scripts import node_prep_script
 
 CONTAINERD_CONFIG_PATH = "/etc/eco2/containerd.toml"
 NODE_PREP_PATH = "/usr/local/sbin/eco2-node-prep"
-PAUSE_IMAGE = "registry.k8s.io/pause:3.10"
+PAUSE_VERSIONS = {"1.31": "3.10", "1.32": "3.10", "1.33": "3.10", "1.34": "3.10.1", "1.35": "3.10.1"}
+"""The pause (sandbox) image kubeadm pins per Kubernetes minor (``kubeadm config images list``); node prep
+warns if kubeadm of the configured version disagrees."""
 
 KERNEL_MODULES = "overlay\nbr_netfilter\n"
 SYSCTLS = (
@@ -19,13 +21,25 @@ SYSCTLS = (
     "net.ipv4.ip_forward = 1\n"
 )
 
-CONTAINERD_CONFIG = f"""\
+
+def pause_image(kubernetes_version: str) -> str:
+    """``registry.k8s.io/pause:<version>`` for a full Kubernetes version; ValueError for an unknown minor."""
+    minor = ".".join(kubernetes_version.split(".")[:2])
+    if minor not in PAUSE_VERSIONS:
+        raise ValueError(
+            f"no pause image known for Kubernetes {minor}; add it to PAUSE_VERSIONS "
+            f"(known: {', '.join(PAUSE_VERSIONS)})"
+        )
+    return f"registry.k8s.io/pause:{PAUSE_VERSIONS[minor]}"
+
+
+CONTAINERD_CONFIG = """\
 # containerd for kubelet: CRI plugin with systemd cgroups (kubeadm's default cgroup driver).
 # Version 2 schema: containerd 1.7 reads it natively and containerd 2.x migrates it on load.
 version = 2
 
 [plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = "{PAUSE_IMAGE}"
+  sandbox_image = "{pause_image}"
 
 [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
   runtime_type = "io.containerd.runc.v2"
@@ -37,6 +51,7 @@ version = 2
 
 def render_cloud_init(*, node_name: str, kubernetes_version: str) -> str:
     """``#cloud-config`` for one node; identical nodes of a role differ only by host name."""
+    pause = pause_image(kubernetes_version)
     document = {
         "hostname": node_name,
         "preserve_hostname": False,
@@ -45,11 +60,15 @@ def render_cloud_init(*, node_name: str, kubernetes_version: str) -> str:
         "write_files": [
             {"path": "/etc/modules-load.d/kubernetes.conf", "permissions": "0644", "content": KERNEL_MODULES},
             {"path": "/etc/sysctl.d/90-kubernetes.conf", "permissions": "0644", "content": SYSCTLS},
-            {"path": CONTAINERD_CONFIG_PATH, "permissions": "0644", "content": CONTAINERD_CONFIG},
+            {
+                "path": CONTAINERD_CONFIG_PATH,
+                "permissions": "0644",
+                "content": CONTAINERD_CONFIG.format(pause_image=pause),
+            },
             {
                 "path": NODE_PREP_PATH,
                 "permissions": "0755",
-                "content": node_prep_script(kubernetes_version, CONTAINERD_CONFIG_PATH),
+                "content": node_prep_script(kubernetes_version, CONTAINERD_CONFIG_PATH, pause),
             },
         ],
         "runcmd": [[NODE_PREP_PATH]],

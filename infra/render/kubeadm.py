@@ -1,13 +1,13 @@
-"""kubeadm v1beta4 configuration for the control plane and the workers, and the join-command parser."""
+"""kubeadm v1beta4 configuration for the control plane and the workers."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from infra.config import POD_CIDR, SERVICE_CIDR
 from infra.render import yaml_text
+from infra.render.scripts import CA_CERT_HASH_PLACEHOLDER, JOIN_TOKEN_PLACEHOLDER
 from infra.roles import ROLE_LABEL, RoleSpec
 
 KUBEADM_API = "kubeadm.k8s.io/v1beta4"
@@ -15,9 +15,6 @@ KUBELET_API = "kubelet.config.k8s.io/v1beta1"
 CRI_SOCKET = "unix:///run/containerd/containerd.sock"
 API_SERVER_PORT = 6443
 CONTROL_PLANE_TAINT = {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}
-
-_TOKEN_RE = re.compile(r"--token\s+([a-z0-9]{6}\.[a-z0-9]{16})\b")
-_CA_HASH_RE = re.compile(r"--discovery-token-ca-cert-hash\s+(sha256:[a-f0-9]{64})\b")
 
 
 @dataclass(frozen=True)
@@ -63,18 +60,8 @@ class JoinCredentials:
         return "JoinCredentials(token=<redacted>, ca_cert_hash=...)"
 
 
-def parse_join_command(output: str) -> JoinCredentials:
-    """Token and CA hash from ``kubeadm token create --print-join-command``; errors never echo the token."""
-    token = _TOKEN_RE.search(output)
-    ca_hash = _CA_HASH_RE.search(output)
-    if token is None or ca_hash is None:
-        missing = " and ".join(
-            name
-            for name, match in (("--token", token), ("--discovery-token-ca-cert-hash", ca_hash))
-            if not match
-        )
-        raise ValueError(f"kubeadm join command output lacks a valid {missing}")
-    return JoinCredentials(token=token.group(1), ca_cert_hash=ca_hash.group(1))
+MINTED_ON_MASTER = JoinCredentials(token=JOIN_TOKEN_PLACEHOLDER, ca_cert_hash=CA_CERT_HASH_PLACEHOLDER)
+"""Placeholders the master replaces with the token it mints for each join (``join_from_master_script``)."""
 
 
 def _node_registration(node: NodeIdentity, taints: list[dict[str, str]]) -> dict[str, Any]:
@@ -120,6 +107,10 @@ def init_config(
             "apiVersion": KUBELET_API,
             "kind": "KubeletConfiguration",
             "cgroupDriver": "systemd",
+            # Kubelets ask the cluster CA for their serving certificate (a kubelet-serving CSR, approved by
+            # the platform's kubelet-csr-approver), so metrics-server and the API server verify them.
+            # kubeadm stores this config in the cluster: every joining kubelet inherits it.
+            "serverTLSBootstrap": True,
         },
     ]
     return yaml_text.dump_all(documents)

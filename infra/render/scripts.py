@@ -14,8 +14,11 @@ from collections.abc import Mapping
 NODE_READY_MARKER = "/var/lib/eco2/node-prepared"
 ADMIN_KUBECONFIG = "/etc/kubernetes/admin.conf"
 
-PRINT_JOIN_COMMAND = "sudo kubeadm token create --ttl 1h --print-join-command"
-"""Mints a fresh bootstrap token; its output is a credential (secret, never logged)."""
+JOIN_TOKEN_TTL = "15m"  # noqa: S105 - a duration, not a credential
+"""Lifetime of the bootstrap token minted for one join attempt: enough for a node to join, then useless."""
+JOIN_TOKEN_PLACEHOLDER = "__JOIN_TOKEN__"  # noqa: S105 - replaced on the master by a fresh token
+"""Stands for the bootstrap token in a worker's join script until the master mints it (JOIN_FROM_MASTER)."""
+CA_CERT_HASH_PLACEHOLDER = "__CA_CERT_HASH__"
 READ_ADMIN_KUBECONFIG = f"sudo cat {ADMIN_KUBECONFIG}"
 RUN_AS_ROOT = "sudo bash -s"
 """The remote command of every script: the script itself arrives on stdin."""
@@ -43,21 +46,42 @@ modprobe overlay
 modprobe br_netfilter
 sysctl --system >/dev/null
 
-apt-get update -q
-apt-get install -y -q apt-transport-https ca-certificates curl gpg containerd
+# unattended-upgrades holds the dpkg lock at first boot: wait for it, and retry transient mirror failures.
+apt_get() {
+  local attempt
+  for attempt in 1 2 3 4 5; do
+    if apt-get -q -o DPkg::Lock::Timeout=600 -o Acquire::Retries=3 "$@"; then
+      return 0
+    fi
+    echo "apt-get $* failed (attempt ${attempt}/5); retrying" >&2
+    sleep $((attempt * 10))
+  done
+  return 1
+}
+
+apt_get update
+# conntrack: kube-proxy and kubeadm's preflight need it; socat: kubectl port-forward.
+apt_get install -y apt-transport-https ca-certificates curl gpg containerd conntrack socat
 install -d -m 0755 /etc/apt/keyrings
 curl -fsSL --retry 5 "${REPO}Release.key" | gpg --dearmor --yes -o "$KEYRING"
 echo "deb [signed-by=${KEYRING}] ${REPO} /" >/etc/apt/sources.list.d/kubernetes.list
-apt-get update -q
+apt_get update
 package_version="$(apt-cache madison kubeadm |
   awk -v want="${K8S_VERSION}-" 'index($3, want) == 1 { print $3; exit }')"
 if [[ -z "$package_version" ]]; then
   echo "kubeadm ${K8S_VERSION} is not published in ${REPO}" >&2
   exit 1
 fi
-apt-get install -y -q --allow-change-held-packages \
+apt_get install -y --allow-change-held-packages \
   "kubelet=${package_version}" "kubeadm=${package_version}" "kubectl=${package_version}"
 apt-mark hold kubelet kubeadm kubectl containerd
+
+# containerd pins the pause image of this Kubernetes version; kubeadm itself knows which one that is.
+expected_pause="$(kubeadm config images list --kubernetes-version "v${K8S_VERSION}" | grep '/pause:' || true)"
+if [[ "$expected_pause" != "$PAUSE_IMAGE" ]]; then
+  echo "warning: containerd pins ${PAUSE_IMAGE} but kubeadm ${K8S_VERSION} uses ${expected_pause:-none};" \
+    "update PAUSE_VERSIONS in infra/render/cloud_init.py" >&2
+fi
 
 # containerd's config is written whole by cloud-init (systemd cgroups); it replaces the package default.
 install -d -m 0755 /etc/containerd
@@ -155,6 +179,37 @@ echo "${NODE_NAME} joined"
 )
 
 
+JOIN_FROM_MASTER = r"""
+# Runs one worker's join from the master: mints a bootstrap token for this attempt only, puts it into the
+# worker's join script and pipes that script to the worker over the VPC. A join retried hours later mints a
+# new token instead of reusing an expired one. The deploy key exists on the master only while this runs.
+local join_command token ca_cert_hash script
+local token_re='--token[[:space:]]+([a-z0-9]{6}\.[a-z0-9]{16})'
+local hash_re='--discovery-token-ca-cert-hash[[:space:]]+(sha256:[a-f0-9]{64})'
+
+join_command="$(kubeadm token create --ttl "$TOKEN_TTL" --description "join ${NODE_NAME}" \
+  --print-join-command)"
+if [[ ! "$join_command" =~ $token_re ]]; then
+  echo "kubeadm printed no bootstrap token" >&2
+  exit 1
+fi
+token="${BASH_REMATCH[1]}"
+if [[ ! "$join_command" =~ $hash_re ]]; then
+  echo "kubeadm printed no CA certificate hash" >&2
+  exit 1
+fi
+ca_cert_hash="${BASH_REMATCH[1]}"
+script="${WORKER_SCRIPT//"$TOKEN_PLACEHOLDER"/"$token"}"
+script="${script//"$CA_HASH_PLACEHOLDER"/"$ca_cert_hash"}"
+
+key_file="$(mktemp)" # global: the EXIT trap runs after main returns
+trap 'rm -f "$key_file"' EXIT
+printf '%s\n' "$SSH_PRIVATE_KEY" >"$key_file"
+printf '%s\n' "$script" | ssh -i "$key_file" -o BatchMode=yes -o ConnectTimeout=15 -o LogLevel=ERROR \
+  -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "${SSH_USER}@${NODE_ADDRESS}" sudo bash -s
+"""
+
+
 def render_script(body: str, variables: Mapping[str, str]) -> str:
     """A bash script: strict mode, one quoted ``readonly`` per variable, then the body as one function.
 
@@ -170,7 +225,7 @@ def render_script(body: str, variables: Mapping[str, str]) -> str:
     return "\n".join(lines) + "\n\nmain() {\n" + body.strip("\n") + "\n}\n\nmain\n"
 
 
-def node_prep_script(kubernetes_version: str, containerd_config_path: str) -> str:
+def node_prep_script(kubernetes_version: str, containerd_config_path: str, pause_image: str) -> str:
     minor = ".".join(kubernetes_version.split(".")[:2])
     return render_script(
         NODE_PREP,
@@ -178,6 +233,7 @@ def node_prep_script(kubernetes_version: str, containerd_config_path: str) -> st
             "K8S_VERSION": kubernetes_version,
             "K8S_MINOR": minor,
             "CONTAINERD_CONFIG": containerd_config_path,
+            "PAUSE_IMAGE": pause_image,
             "MARKER": NODE_READY_MARKER,
         },
     )
@@ -195,7 +251,27 @@ def kubeadm_init_script(node_name: str, kubeadm_config: str) -> str:
 
 
 def kubeadm_join_script(node_name: str, kubeadm_config: str, ca_cert_hash: str) -> str:
+    """The script a worker runs to join; from the cluster step its token and hash are still placeholders."""
     return render_script(
         KUBEADM_JOIN,
         {"NODE_NAME": node_name, "CA_CERT_HASH": ca_cert_hash, "KUBEADM_CONFIG": kubeadm_config},
+    )
+
+
+def join_from_master_script(
+    *, node_name: str, node_address: str, ssh_user: str, ssh_private_key: str, worker_script: str
+) -> str:
+    """The master's side of one join: mint a token, fill it into ``worker_script``, run that on the node."""
+    return render_script(
+        JOIN_FROM_MASTER,
+        {
+            "NODE_NAME": node_name,
+            "NODE_ADDRESS": node_address,
+            "SSH_USER": ssh_user,
+            "SSH_PRIVATE_KEY": ssh_private_key,
+            "TOKEN_TTL": JOIN_TOKEN_TTL,
+            "TOKEN_PLACEHOLDER": JOIN_TOKEN_PLACEHOLDER,
+            "CA_HASH_PLACEHOLDER": CA_CERT_HASH_PLACEHOLDER,
+            "WORKER_SCRIPT": worker_script,
+        },
     )

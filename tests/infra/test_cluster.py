@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+import subprocess
 
-import kubernetes_validate
 import pytest
 import yaml
 
+from infra.render.scripts import CA_CERT_HASH_PLACEHOLDER, JOIN_TOKEN_PLACEHOLDER
 from tools.plan.harness import (
     STACKS,
     CapturedResource,
@@ -18,6 +19,7 @@ from tools.plan.harness import (
 )
 
 COMMAND = "command:remote:Command"
+
 WORKERS = ["api-1", "async-1", "monitoring", "postgresql", "rabbitmq", "redis"]
 TAINTED = {"monitoring", "postgresql", "rabbitmq", "redis"}
 
@@ -30,6 +32,12 @@ def upstream(resources: list[CapturedResource], resource: CapturedResource) -> s
     return transitive_dependencies(resources, resource)
 
 
+def worker_script(join: CapturedResource) -> str:
+    """The script the master pipes to the worker: read back from the join step's own variables."""
+    script = join.inputs["stdin"].replace("\nmain\n", '\nprintf "%s" "$WORKER_SCRIPT"\n')
+    return subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True).stdout
+
+
 @pytest.mark.parametrize("stack", STACKS)
 def test_init_waits_for_the_master_and_every_join_waits_for_init(stack):
     resources = run_program(stack)
@@ -40,7 +48,7 @@ def test_init_waits_for_the_master_and_every_join_waits_for_init(stack):
         before = upstream(resources, join)
         assert init.urn in before, f"{worker} may join before kubeadm init"
         assert command(resources, f"wait-{worker}").urn in join.dependencies
-        assert command(resources, "join-command").urn in join.dependencies
+        assert init.urn in join.dependencies
         assert join.order > init.order
         assert not any(f"kubeadm-join-{other}" in urn for urn in before for other in WORKERS)  # in parallel
 
@@ -64,23 +72,31 @@ def test_no_kubernetes_resource_before_the_kubeconfig_exists(stack):
 
 
 @pytest.mark.parametrize("stack", STACKS)
-@pytest.mark.parametrize("name", ["join-command", "kubeconfig"])
-def test_token_and_kubeconfig_commands_are_secret_and_unlogged(stack, name):
-    resource = command(run_program(stack), name)
+def test_kubeconfig_command_is_secret_and_unlogged(stack):
+    resource = command(run_program(stack), "kubeconfig")
     assert {"stdout", "stderr"} <= set(resource.additional_secret_outputs)
     assert resource.inputs["logging"] == "none"
     assert resource.inputs["addPreviousOutputInEnv"] is False
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_join_scripts_carry_the_token_as_a_secret(stack):
+def test_each_join_runs_on_the_master_and_mints_its_own_token(stack):
+    """No token is minted ahead of the join and stored: a retried join never carries an expired one."""
     resources = run_program(stack)
+    master = command(resources, "kubeadm-init")
+    assert not [r for r in of_type(resources, COMMAND) if r.name == "join-command"]
     for worker in WORKERS:
         join = command(resources, f"kubeadm-join-{worker}")
+        assert join.inputs["connection"]["host"] == master.inputs["connection"]["host"]
+        stdin = join.inputs["stdin"]
+        assert "kubeadm token create --ttl" in stdin
+        assert "abcdef.0123456789abcdef" not in stdin  # the mock's join command is never consulted
+        script = worker_script(join)
+        assert JOIN_TOKEN_PLACEHOLDER in script and CA_CERT_HASH_PLACEHOLDER in script
+        # The deploy key travels inside the step's input, which is therefore secret, and so are its outputs.
         assert "stdin" in join.secret_inputs
+        assert "-----BEGIN OPENSSH PRIVATE KEY-----" in stdin
         assert {"stdout", "stderr"} <= set(join.additional_secret_outputs)
-        assert "--token" not in join.inputs["create"]
-        assert "abcdef.0123456789abcdef" in join.inputs["stdin"]
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -97,9 +113,9 @@ def test_every_worker_joins_with_its_provider_id_label_and_taint(stack):
     resources = run_program(stack)
     for worker in WORKERS:
         join = command(resources, f"kubeadm-join-{worker}")
-        stdin = join.inputs["stdin"]
+        stdin = worker_script(join)
         role = worker.split("-")[0]
-        (instance_id,) = join.inputs["triggers"]
+        instance_id, _master_id = join.inputs["triggers"]
         assert "kind: JoinConfiguration" in stdin
         assert "apiServerEndpoint: 10.0.0.10:6443" in stdin
         assert f"name: {worker}\n" in stdin
@@ -112,9 +128,12 @@ def test_every_worker_joins_with_its_provider_id_label_and_taint(stack):
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_remote_step_reruns_only_for_a_new_instance(stack):
     resources = run_program(stack)
+    (master_id,) = command(resources, "kubeadm-init").inputs["triggers"]
     for resource in of_type(resources, COMMAND):
-        if resource.name == "join-command":
-            assert len(resource.inputs["triggers"]) == 1 + len(WORKERS)  # the master and every worker
+        if resource.name.startswith("kubeadm-join-"):
+            # Its own node, and the master: a rebuilt control plane (new CA) re-joins every worker.
+            worker_id, trigger_master = resource.inputs["triggers"]
+            assert worker_id.startswith("i-") and worker_id != master_id and trigger_master == master_id
         else:
             (trigger,) = resource.inputs["triggers"]
             assert trigger.startswith("i-"), resource.name
@@ -130,7 +149,8 @@ def test_provider_uses_the_public_kubeconfig_and_a_stable_identity(stack):
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_app_namespace_is_a_valid_manifest(stack):
-    (namespace,) = of_type(run_program(stack), "kubernetes:core/v1:Namespace")
-    assert namespace.inputs["metadata"]["name"] == "eco2"
-    kubernetes_validate.validate(namespace.inputs, "1.34", strict=True)
+def test_the_cluster_ends_at_the_kubeconfig_and_the_provider(stack):
+    resources = run_program(stack)
+    (cluster,) = [r for r in resources if r.type_ == "eco2:infra:Cluster"]
+    children = {r.type_ for r in resources if r.parent == cluster.urn}
+    assert children == {COMMAND, "pulumi:providers:kubernetes"}

@@ -106,6 +106,21 @@ ERRORS = [
     ("retention", lambda raw: raw.update(imageRetentionDays="0"), "eco2:imageRetentionDays: 0 is outside"),
     ("retention text", lambda raw: raw.update(imageRetentionDays="week"), "eco2:imageRetentionDays: 'week'"),
     ("force destroy", lambda raw: raw.update(bucketForceDestroy="yes"), "eco2:bucketForceDestroy: 'yes'"),
+    (
+        "no pause image",
+        lambda raw: raw.update(kubernetesVersion="1.99.0"),
+        "eco2:kubernetesVersion: 1.99 has no pinned pause image",
+    ),
+    (
+        "tiny prometheus",
+        lambda raw: raw.update(prometheusVolumeGiB="1"),
+        "eco2:prometheusVolumeGiB: 1 is outside",
+    ),
+    (
+        "prometheus retention",
+        lambda raw: raw.update(prometheusRetentionDays="forever"),
+        "eco2:prometheusRetentionDays: 'forever'",
+    ),
     ("nodes missing", lambda raw: raw.pop("nodes"), "eco2:nodes: is required"),
     ("nodes not object", lambda raw: raw.update(nodes="[]"), "eco2:nodes: must be an object"),
 ]
@@ -207,8 +222,8 @@ def test_the_program_stops_on_an_unknown_node_role():
 def test_project_file_declares_every_plain_key_the_program_reads():
     project = yaml.safe_load((REPO_ROOT / "Pulumi.yaml").read_text())
     assert project["runtime"]["name"] == "python"
-    # eco2:nodes is a structured object; Pulumi's typed project config covers scalars and arrays only.
-    assert set(project["config"]) == set(PLAIN_KEYS) - {"nodes"}
+    # eco2:nodes and eco2:workloads are structured objects; typed project config covers scalars and arrays.
+    assert set(project["config"]) == set(PLAIN_KEYS) - {"nodes", "workloads"}
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])

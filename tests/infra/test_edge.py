@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from infra.components.edge import TLS_POLICY, single_validation_record
-from infra.ports import API_ROUTES, HEALTH_CHECK_PATH, NODE_PORT_RANGE, route_for
+from infra.ports import API_ROUTES, GRAFANA, HEALTH_CHECK_PATH, NODE_PORT_RANGE, PUBLIC_ROUTES, route_for
 from tools.plan.harness import STACKS, by_name, of_type, run_program
 
 RULE = "aws:lb/listenerRule:ListenerRule"
@@ -18,9 +18,13 @@ RECORD = "aws:route53/record:Record"
 
 
 def test_route_table_is_consistent():
-    assert len({route.node_port for route in API_ROUTES}) == len(API_ROUTES)
-    assert len({route.path_prefix for route in API_ROUTES}) == len(API_ROUTES)
-    assert all(route.node_port in NODE_PORT_RANGE for route in API_ROUTES)
+    assert len({route.node_port for route in PUBLIC_ROUTES}) == len(PUBLIC_ROUTES)
+    assert len({route.path_prefix for route in PUBLIC_ROUTES}) == len(PUBLIC_ROUTES)
+    assert all(route.node_port in NODE_PORT_RANGE for route in PUBLIC_ROUTES)
+    assert all(route.health_check_path == HEALTH_CHECK_PATH for route in API_ROUTES)
+    # Grafana is served from its sub-path, so its health check goes through it too.
+    assert GRAFANA.health_check_path.startswith(f"{GRAFANA.path_prefix}/")
+    assert GRAFANA not in API_ROUTES
     assert [route.path_prefix for route in API_ROUTES] == [
         "/api/v1/auth",
         "/api/v1/users",
@@ -42,7 +46,7 @@ def test_listener_rules_target_groups_and_node_ports_agree(stack):
     for rule in of_type(resources, RULE):
         assert https.urn in rule.property_dependencies["listenerArn"]
         (patterns,) = [c["pathPattern"]["values"] for c in rule.inputs["conditions"]]
-        route = next(r for r in API_ROUTES if r.path_prefix == patterns[0])
+        route = next(r for r in PUBLIC_ROUTES if r.path_prefix == patterns[0])
         assert patterns == [route.path_prefix, f"{route.path_prefix}/*"]
         (action,) = rule.inputs["actions"]
         assert action["type"] == "forward"
@@ -50,22 +54,26 @@ def test_listener_rules_target_groups_and_node_ports_agree(stack):
         target = groups[target_urn]
         assert target.inputs["port"] == route.node_port
         assert target.inputs["targetType"] == "instance"
-        assert target.inputs["healthCheck"]["path"] == HEALTH_CHECK_PATH
+        assert target.inputs["healthCheck"]["path"] == route.health_check_path
         assert target.inputs["healthCheck"]["port"] == "traffic-port"
         attachments = [a for a in of_type(resources, ATTACHMENT) if target.urn in a.dependencies]
         assert attachments and all(a.inputs["port"] == route.node_port for a in attachments)
         seen.add(route.service)
-    assert seen == {route.service for route in API_ROUTES}
+    assert seen == {route.service for route in PUBLIC_ROUTES}
     priorities = [rule.inputs["priority"] for rule in of_type(resources, RULE)]
     assert len(set(priorities)) == len(priorities)
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_targets_are_the_api_nodes(stack):
+def test_api_targets_are_the_api_nodes_and_grafana_the_monitoring_node(stack):
     resources = run_program(stack)
     api_node = by_name(resources, "aws:ec2/instance:Instance", "node-api-1")
+    monitoring_node = by_name(resources, "aws:ec2/instance:Instance", "node-monitoring")
+    grafana = by_name(resources, TARGET_GROUP, "tg-grafana")
     for attachment in of_type(resources, ATTACHMENT):
-        assert attachment.property_dependencies["targetId"] == (api_node.urn,)
+        node = monitoring_node if grafana.urn in attachment.dependencies else api_node
+        assert attachment.property_dependencies["targetId"] == (node.urn,)
+    assert len([a for a in of_type(resources, ATTACHMENT) if grafana.urn in a.dependencies]) == 1
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -27,6 +27,11 @@ EXPECTED_COUNTS = {
     "eco2:infra:Nodes": 1,
     "eco2:infra:Edge": 1,
     "eco2:infra:Cluster": 1,
+    "eco2:platform:ClusterPlatform": 1,
+    "eco2:platform:Calico": 1,
+    "eco2:platform:MetricsServer": 1,
+    "eco2:platform:EbsCsi": 1,
+    "eco2:platform:Monitoring": 1,
     "aws:ec2/vpc:Vpc": 1,
     "aws:ec2/internetGateway:InternetGateway": 1,
     "aws:ec2/routeTable:RouteTable": 1,
@@ -35,7 +40,7 @@ EXPECTED_COUNTS = {
     "aws:ec2/routeTableAssociation:RouteTableAssociation": 3,
     "aws:ec2/securityGroup:SecurityGroup": 3,
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": None,  # depends on admin CIDRs: own test
-    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": 1 + ROUTES,
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": 1 + ROUTES + 1,
     "aws:s3/bucket:Bucket": 1,
     "aws:s3/bucketOwnershipControls:BucketOwnershipControls": 1,
     "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": 1,
@@ -56,12 +61,38 @@ EXPECTED_COUNTS = {
     "aws:acm/certificateValidation:CertificateValidation": 1,
     "aws:lb/loadBalancer:LoadBalancer": 1,
     "aws:lb/listener:Listener": 2,
-    "aws:lb/targetGroup:TargetGroup": ROUTES,
-    "aws:lb/targetGroupAttachment:TargetGroupAttachment": ROUTES * API_NODES,
-    "aws:lb/listenerRule:ListenerRule": ROUTES,
-    "command:remote:Command": NODES + 1 + 1 + WORKERS + 1,  # waits, init, join command, joins, kubeconfig
+    "aws:lb/targetGroup:TargetGroup": ROUTES + 1,  # the API services and Grafana
+    "aws:lb/targetGroupAttachment:TargetGroupAttachment": ROUTES * API_NODES + 1,
+    "aws:lb/listenerRule:ListenerRule": ROUTES + 1,
+    "command:remote:Command": NODES + 1 + WORKERS + 1,  # waits, init, joins, kubeconfig
     "pulumi:providers:kubernetes": 1,
-    "kubernetes:core/v1:Namespace": 1,
+    # The cluster platform (eco2_platform): tigera-operator and monitoring namespaces, five charts, the Calico
+    # Installation, the gp3 class, Grafana's admin Secret and password
+    "kubernetes:helm.sh/v3:Release": 5,
+    "kubernetes:operator.tigera.io/v1:Installation": 1,
+    "kubernetes:storage.k8s.io/v1:StorageClass": 1,
+    "kubernetes:core/v1:Namespace": 2 + 2,  # tigera-operator and monitoring; the app and data namespaces
+    # The data services and the app (platform/eco2_platform/data, workloads, network_policies.py)
+    "eco2:platform:Namespaces": 1,
+    "eco2:platform:NetworkPolicies": 1,
+    "eco2:platform:DataServices": 1,
+    "eco2:platform:AppConfig": 1,
+    "eco2:platform:Migration": 1,
+    "eco2:platform:Api": 1,
+    "eco2:platform:Workers": 1,
+    "eco2:platform:PodMonitors": 1,
+    "random:index/randomPassword:RandomPassword": 1 + 4,  # Grafana; PostgreSQL, Redis, RabbitMQ, token secret
+    "tls:index/privateKey:PrivateKey": 1,
+    "kubernetes:core/v1:Secret": 1 + 4,
+    "kubernetes:core/v1:ConfigMap": 1,
+    "kubernetes:apps/v1:StatefulSet": 3,
+    "kubernetes:core/v1:Service": 3 + ROUTES,
+    "kubernetes:batch/v1:Job": 1,
+    "kubernetes:apps/v1:Deployment": ROUTES + 3 + 1,  # APIs, worker groups, beat
+    "kubernetes:autoscaling/v2:HorizontalPodAutoscaler": ROUTES,
+    "kubernetes:policy/v1:PodDisruptionBudget": 3 + ROUTES + 3,
+    "kubernetes:networking.k8s.io/v1:NetworkPolicy": 2 + 5,  # default denies, one per destination
+    "kubernetes:monitoring.coreos.com/v1:PodMonitor": 5,
 }
 
 NOT_TAGGABLE = {
@@ -102,7 +133,8 @@ def test_resource_counts_per_type(stack):
 def test_every_resource_belongs_to_a_component(stack):
     resources = run_program(stack)
     components = {resource.urn: resource for resource in resources if not resource.custom}
-    assert all(component.type_.startswith("eco2:infra:") for component in components.values())
+    layers = ("eco2:infra:", "eco2:platform:")
+    assert all(component.type_.startswith(layers) for component in components.values())
     for resource in resources:
         if resource.custom:
             assert resource.parent in components, f"{resource.type_} {resource.name} is not in a component"
@@ -143,4 +175,7 @@ def test_outputs_a_platform_engineer_needs(stack):
     assert outputs["urls"]["value"]["app"] == f"https://{domain}"
     assert outputs["urls"]["value"]["kubernetesApiDns"] == f"https://k8s.{domain}:6443"
     assert outputs["apiRoutes"]["value"]["waste"] == {"path": "/api/v1/waste", "nodePort": 30083}
-    assert not any(output["secret"] for name, output in outputs.items() if name != "kubeconfig")
+    assert outputs["grafanaAdminPassword"]["secret"] is True
+    assert outputs["urls"]["value"]["grafana"] == f"https://{domain}/grafana/"
+    secrets = ("kubeconfig", "grafanaAdminPassword")
+    assert not any(output["secret"] for name, output in outputs.items() if name not in secrets)

@@ -1,4 +1,4 @@
-"""The offline harness itself: config emulation, value clean-up, loud failures, and the preview printout."""
+"""The offline harness itself: config emulation, value clean-up, loud failures (the printout: tests/plan)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ import pytest
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockCallArgs
 
-from tools.plan import preview
-from tools.plan.harness import ProgramFailed, execute
+from tools.plan.harness import execute
 from tools.plan.mocks import Eco2Mocks, UnknownInvokeError, _plain
 from tools.plan.stack_runner import FAKE_SECRETS, stack_config
 
@@ -45,23 +44,3 @@ def test_captured_values_are_plain_json():
 def test_unknown_stack_is_refused():
     with pytest.raises(ValueError, match="unknown stack 'staging'"):
         execute("staging")
-
-
-def test_preview_prints_components_and_masks_secrets(capsys):
-    assert preview.main(["prod"]) == 0
-    printed = capsys.readouterr().out
-    assert "eco2:infra:Cluster cluster" in printed
-    assert "7 × aws:ec2/instance:Instance" in printed
-    assert "kubeconfig: [secret]" in printed
-    assert "BEGIN" not in printed
-
-
-def test_preview_reports_a_failing_program(monkeypatch, capsys):
-    def failing(stack: str) -> None:
-        raise ProgramFailed(
-            stack, "Traceback (most recent call last):\nConfigError: eco2:domain: is required\n"
-        )
-
-    monkeypatch.setattr(preview, "execute", failing)
-    assert preview.main(["dev"]) == 1
-    assert "stack dev: program failed: ConfigError: eco2:domain: is required" in capsys.readouterr().err

@@ -17,19 +17,20 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from infra.render import scripts
-from infra.render.cloud_init import NODE_PREP_PATH, render_cloud_init
+from infra.render.cloud_init import NODE_PREP_PATH, PAUSE_VERSIONS, pause_image, render_cloud_init
 from infra.render.kubeadm import (
+    MINTED_ON_MASTER,
     ControlPlaneEndpoint,
     JoinCredentials,
     NodeIdentity,
     init_config,
     join_config,
-    parse_join_command,
 )
 from infra.render.kubeconfig import public_kubeconfig
 from infra.roles import ROLES
 from tests.infra.snapshot import assert_snapshot
 from tools.plan.mocks import FAKE_JOIN_COMMAND, FAKE_KUBECONFIG
+from tools.plan.stack_runner import FAKE_SSH_PRIVATE_KEY
 
 VERSION = "1.34.2"
 ENDPOINT = ControlPlaneEndpoint(
@@ -47,6 +48,25 @@ def init_yaml() -> str:
     return init_config(cluster_name="eco2-prod", kubernetes_version=VERSION, node=MASTER, endpoint=ENDPOINT)
 
 
+def postgresql_worker_script() -> str:
+    """The join script as the cluster step renders it: token and CA hash still placeholders."""
+    return scripts.kubeadm_join_script(
+        "postgresql",
+        join_config(node=POSTGRESQL, endpoint=ENDPOINT, credentials=MINTED_ON_MASTER),
+        MINTED_ON_MASTER.ca_cert_hash,
+    )
+
+
+def join_from_master(worker_script: str) -> str:
+    return scripts.join_from_master_script(
+        node_name="postgresql",
+        node_address=POSTGRESQL.private_ip,
+        ssh_user="ubuntu",
+        ssh_private_key=FAKE_SSH_PRIVATE_KEY,
+        worker_script=worker_script,
+    )
+
+
 def rendered_scripts() -> dict[str, str]:
     cloud_init = yaml.safe_load(render_cloud_init(node_name="master", kubernetes_version=VERSION))
     (node_prep,) = [f["content"] for f in cloud_init["write_files"] if f["path"] == NODE_PREP_PATH]
@@ -54,11 +74,8 @@ def rendered_scripts() -> dict[str, str]:
         "node-prep.sh": node_prep,
         "wait-for-node.sh": scripts.wait_for_node_script("api-1"),
         "kubeadm-init.sh": scripts.kubeadm_init_script("master", init_yaml()),
-        "kubeadm-join-postgresql.sh": scripts.kubeadm_join_script(
-            "postgresql",
-            join_config(node=POSTGRESQL, endpoint=ENDPOINT, credentials=CREDENTIALS),
-            CREDENTIALS.ca_cert_hash,
-        ),
+        "kubeadm-join-postgresql.sh": postgresql_worker_script(),
+        "join-from-master-postgresql.sh": join_from_master("# the worker's join script\n"),
     }
 
 
@@ -94,7 +111,7 @@ def test_scripts_pass_shellcheck(name):
 
 @pytest.mark.parametrize(
     "command",
-    [scripts.PRINT_JOIN_COMMAND, scripts.READ_ADMIN_KUBECONFIG, scripts.RUN_AS_ROOT, scripts.RUN_AS_USER],
+    [scripts.READ_ADMIN_KUBECONFIG, scripts.RUN_AS_ROOT, scripts.RUN_AS_USER],
 )
 def test_one_line_commands_pass_shellcheck(command):
     result = subprocess.run(
@@ -130,6 +147,36 @@ def test_cloud_init_prepares_kernel_and_containerd():
     assert "readonly K8S_MINOR=1.34" in files[NODE_PREP_PATH]
 
 
+@pytest.mark.parametrize(("version", "pause"), [("1.31.4", "3.10"), ("1.34.2", "3.10.1")])
+def test_containerd_pins_the_pause_image_of_the_configured_version(version, pause):
+    document = yaml.safe_load(render_cloud_init(node_name="api-1", kubernetes_version=version))
+    files = {f["path"]: f["content"] for f in document["write_files"]}
+    assert f'sandbox_image = "registry.k8s.io/pause:{pause}"' in files["/etc/eco2/containerd.toml"]
+    # Node prep compares the pin with what kubeadm of that version wants, so a stale table is noticed.
+    assert f"readonly PAUSE_IMAGE=registry.k8s.io/pause:{pause}" in files[NODE_PREP_PATH]
+
+
+def test_unknown_minor_has_no_pause_image():
+    assert "1.99" not in PAUSE_VERSIONS
+    with pytest.raises(
+        ValueError, match=r"no pause image known for Kubernetes 1\.99; add it to PAUSE_VERSIONS"
+    ):
+        pause_image("1.99.0")
+
+
+def test_node_prep_waits_for_the_apt_lock_retries_and_installs_conntrack():
+    script = rendered_scripts()["node-prep.sh"]
+    assert "-o DPkg::Lock::Timeout=600" in script
+    assert "for attempt in 1 2 3 4 5" in script
+    body = script.split("main() {", 1)[1]
+    # Every apt-get call goes through the retrying wrapper (the wrapper's own call aside).
+    assert body.count("apt-get ") == body.count("apt-get -q -o DPkg::Lock::Timeout=600") + body.count(
+        "apt-get $*"
+    )
+    install = next(line for line in body.splitlines() if line.startswith("apt_get install -y apt-transport"))
+    assert {"conntrack", "socat", "containerd"} <= set(install.split())
+
+
 def test_kubeadm_init_config_matches_snapshot_and_kubeadm_v1beta4():
     text = init_yaml()
     assert_snapshot("kubeadm-init.yaml", text)
@@ -153,6 +200,7 @@ def test_kubeadm_init_config_matches_snapshot_and_kubeadm_v1beta4():
         "apiVersion": "kubelet.config.k8s.io/v1beta1",
         "kind": "KubeletConfiguration",
         "cgroupDriver": "systemd",
+        "serverTLSBootstrap": True,
     }
 
 
@@ -177,25 +225,86 @@ def test_join_config_registers_role_label_taint_and_provider_id(node, taints):
     assert args["node-labels"] == f"eco2.io/role={node.role.name}"
 
 
-def test_join_command_is_parsed_into_credentials():
-    credentials = parse_join_command(FAKE_JOIN_COMMAND + "\n")
-    assert credentials.token == "abcdef.0123456789abcdef"
-    assert credentials.ca_cert_hash == "sha256:" + "0" * 63 + "1"
-    assert "0123456789abcdef" not in repr(credentials)
+def fake_master(tmp_path: Path, join_output: str) -> dict[str, str]:
+    """A PATH with a fake ``kubeadm`` (prints ``join_output``) and ``ssh`` (records its stdin and key)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "kubeadm").write_text(
+        f"#!/bin/sh\necho \"$*\" >{tmp_path}/kubeadm-args\necho '{join_output}'\n"
+    )
+    (bin_dir / "ssh").write_text(
+        "#!/bin/sh\n"
+        f'echo "$*" >{tmp_path}/ssh-args\n'
+        f'cp "$2" {tmp_path}/ssh-key\n'
+        f"cat >{tmp_path}/worker-stdin\n"
+    )
+    for tool in bin_dir.iterdir():
+        tool.chmod(0o755)
+    return {"PATH": f"{bin_dir}:/usr/bin:/bin"}
+
+
+def test_join_from_master_mints_a_token_and_fills_it_into_the_worker_script(tmp_path):
+    worker_script = postgresql_worker_script()
+    assert scripts.JOIN_TOKEN_PLACEHOLDER in worker_script
+    assert scripts.CA_CERT_HASH_PLACEHOLDER in worker_script
+    result = subprocess.run(
+        ["bash", "-s"],
+        input=join_from_master(worker_script),
+        env=fake_master(tmp_path, FAKE_JOIN_COMMAND),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "kubeadm-args").read_text().split()[:4] == ["token", "create", "--ttl", "15m"]
+    sent = (tmp_path / "worker-stdin").read_text()
+    assert scripts.JOIN_TOKEN_PLACEHOLDER not in sent and scripts.CA_CERT_HASH_PLACEHOLDER not in sent
+    assert "token: abcdef.0123456789abcdef" in sent
+    assert "readonly CA_CERT_HASH=sha256:" + "0" * 63 + "1" in sent
+    assert sent.rstrip("\n") == worker_script.replace(
+        scripts.JOIN_TOKEN_PLACEHOLDER, "abcdef.0123456789abcdef"
+    ).replace(scripts.CA_CERT_HASH_PLACEHOLDER, "sha256:" + "0" * 63 + "1").rstrip("\n")
+    assert (tmp_path / "ssh-args").read_text().split()[-4:] == ["ubuntu@10.0.32.7", "sudo", "bash", "-s"]
+    assert (tmp_path / "ssh-key").read_text().strip() == FAKE_SSH_PRIVATE_KEY.strip()
+    assert "abcdef.0123456789abcdef" not in result.stdout + result.stderr  # never echoed
+
+
+def test_the_join_step_leaves_no_deploy_key_behind(tmp_path):
+    env = fake_master(tmp_path, FAKE_JOIN_COMMAND) | {"TMPDIR": str(tmp_path / "tmp")}
+    (tmp_path / "tmp").mkdir()
+    subprocess.run(
+        ["bash", "-s"], input=join_from_master("true\n"), env=env, capture_output=True, text=True, check=True
+    )
+    assert list((tmp_path / "tmp").iterdir()) == []
 
 
 @pytest.mark.parametrize(
-    ("output", "missing"),
+    ("output", "message"),
     [
-        ("", "--token and --discovery-token-ca-cert-hash"),
-        ("kubeadm join 10.0.0.10:6443 --token abcdef.0123456789abcdef", "--discovery-token-ca-cert-hash"),
-        ("kubeadm join x --token SHORT --discovery-token-ca-cert-hash sha256:" + "f" * 64, "--token"),
+        ("", "kubeadm printed no bootstrap token"),
+        (
+            "kubeadm join 10.0.0.10:6443 --token abcdef.0123456789abcdef",
+            "kubeadm printed no CA certificate hash",
+        ),
+        (
+            "kubeadm join x --token SHORT --discovery-token-ca-cert-hash sha256:" + "f" * 64,
+            "no bootstrap token",
+        ),
     ],
 )
-def test_malformed_join_output_fails_without_echoing_it(output, missing):
-    with pytest.raises(ValueError, match=f"lacks a valid {missing}$") as error:
-        parse_join_command(output)
-    assert "abcdef.0123456789abcdef" not in str(error.value)
+def test_malformed_join_output_stops_before_reaching_the_worker(tmp_path, output, message):
+    result = subprocess.run(
+        ["bash", "-s"],
+        input=join_from_master(postgresql_worker_script()),
+        env=fake_master(tmp_path, output),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert not (tmp_path / "worker-stdin").exists()
+    assert "abcdef.0123456789abcdef" not in result.stderr
 
 
 def test_public_kubeconfig_points_every_cluster_at_the_public_endpoint():

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pytest
 
 from infra.components.security import Group, Rule
-from infra.ports import API_ROUTES
+from infra.ports import PUBLIC_ROUTES
 from tools.plan.harness import STACKS, CapturedResource, of_type, run_program
 from tools.plan.stack_runner import stack_config
 
@@ -80,6 +80,7 @@ def expected_ingress(stack: str) -> set[RuleRow]:
         RuleRow("control-plane", "tcp", 6443, 6443, "nodes"),
         RuleRow("control-plane", "tcp", 2379, 2380, "control-plane"),
         RuleRow("nodes", "tcp", 10250, 10250, "nodes"),
+        RuleRow("nodes", "tcp", 22, 22, "control-plane"),  # the master runs each worker's join
         RuleRow("nodes", "udp", 4789, 4789, "nodes"),
         RuleRow("nodes", "tcp", 5473, 5473, "nodes"),
         RuleRow("nodes", "tcp", 9100, 9100, "nodes"),
@@ -88,7 +89,7 @@ def expected_ingress(stack: str) -> set[RuleRow]:
     }
     for cidr in admin_cidrs(stack):
         table |= {RuleRow("nodes", "tcp", 22, 22, cidr), RuleRow("control-plane", "tcp", 6443, 6443, cidr)}
-    for route in API_ROUTES:
+    for route in PUBLIC_ROUTES:
         table.add(RuleRow("nodes", "tcp", route.node_port, route.node_port, "alb"))
     return table
 
@@ -114,7 +115,7 @@ def test_the_world_open_check_catches_a_leak():
 def test_ssh_and_api_server_only_from_admin_cidrs_and_the_cluster(stack):
     table = rows(run_program(stack), INGRESS)
     sources = {row.peer for row in table if row.from_port in (22, 6443)}
-    assert sources == set(admin_cidrs(stack)) | {"nodes"}
+    assert sources == set(admin_cidrs(stack)) | {"nodes", "control-plane"}
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -122,14 +123,14 @@ def test_node_ports_only_from_the_alb(stack):
     table = rows(run_program(stack), INGRESS)
     node_port_rows = [row for row in table if row.from_port is not None and 30000 <= row.from_port <= 32767]
     assert {row.peer for row in node_port_rows} == {"alb"}
-    assert {row.from_port for row in node_port_rows} == {route.node_port for route in API_ROUTES}
+    assert {row.from_port for row in node_port_rows} == {route.node_port for route in PUBLIC_ROUTES}
 
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_egress_alb_reaches_only_node_ports(stack):
     table = rows(run_program(stack), EGRESS)
     alb = {row for row in table if row.group == "alb"}
-    assert alb == {RuleRow("alb", "tcp", r.node_port, r.node_port, "nodes") for r in API_ROUTES}
+    assert alb == {RuleRow("alb", "tcp", r.node_port, r.node_port, "nodes") for r in PUBLIC_ROUTES}
     assert {row for row in table if row.group == "nodes"} == {RuleRow("nodes", "-1", None, None, "0.0.0.0/0")}
 
 

@@ -1,8 +1,5 @@
 """Make the policy pack's modules importable the way the Pulumi CLI runs them (``python policy``)."""
 
-import sys
-from pathlib import Path
+from tools.plan.policy import load_pack
 
-POLICY_DIR = Path(__file__).resolve().parents[2] / "policy"
-if str(POLICY_DIR) not in sys.path:
-    sys.path.insert(0, str(POLICY_DIR))
+load_pack()

@@ -18,7 +18,7 @@ from tests.infra.test_integration import (  # noqa: F401 - ephemeral_stack is a 
     ephemeral_stack,
     missing_prerequisites,
 )
-from tests.policy.conftest import POLICY_DIR
+from tools.plan.policy import POLICY_DIR
 
 pytestmark = [
     pytest.mark.integration,

@@ -18,8 +18,7 @@ import pytest
 from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
-from tests.policy.conftest import POLICY_DIR
-from tests.policy.runner import urn_of
+from tools.plan.policy import POLICY_DIR, urn_of
 
 STARTUP_TIMEOUT_SECONDS = 30
 

@@ -1,8 +1,9 @@
 """Every rule of the pack over every resource the Eco² program declares, for both stacks.
 
 The program runs under the mock engine of ``tools/plan/harness.py``; its captured inputs go through the
-rules exactly as the analyzer would pass them (``tests/policy/runner.py``). A second set of tests breaks one
-real resource at a time to prove the rules read the shapes the program actually produces.
+rules exactly as the analyzer would pass them (``tools/plan/policy.py``, the runner ``make plan`` uses). A
+second set of tests breaks one real resource at a time to prove the rules read the shapes the program
+actually produces.
 """
 
 from __future__ import annotations
@@ -14,11 +15,9 @@ from typing import Any
 
 import eco2_policies as pack
 import pytest
-from pulumi_policy import PolicyProviderResource
 
-from tests.policy.runner import StackEntry, provider, validate_resource, validate_stack
 from tools.plan.harness import STACKS, CapturedResource, run_program
-from tools.plan.stack_runner import stack_config
+from tools.plan.policy import program_violations
 
 INSTANCE = "aws:ec2/instance:Instance"
 LISTENER = "aws:lb/listener:Listener"
@@ -31,48 +30,9 @@ class Program:
     resources: list[CapturedResource]
 
 
-def _default_aws_provider(stack: str) -> PolicyProviderResource:
-    """The engine's default aws provider: its inputs are the stack's ``aws:*`` config values (as text)."""
-    props = {
-        key.split(":", 1)[1]: value for key, value in stack_config(stack).items() if key.startswith("aws:")
-    }
-    return provider("pulumi:providers:aws", "default", props)
-
-
-def _providers(resources: Sequence[CapturedResource]) -> dict[str, PolicyProviderResource]:
-    return {
-        resource.urn: provider(resource.type_, resource.name, resource.inputs, urn=resource.urn)
-        for resource in resources
-        if resource.type_.startswith("pulumi:providers:")
-    }
-
-
 def violations(program: Program) -> list[str]:
     """``[policy] message`` for every violation of every resource and stack policy."""
-    explicit = _providers(program.resources)
-    default_aws = _default_aws_provider(program.stack)
-    found: list[str] = []
-    for resource in program.resources:
-        if resource.provider:
-            resource_provider: PolicyProviderResource | None = explicit.get(resource.provider)
-        else:
-            resource_provider = default_aws if resource.type_.startswith("aws:") else None
-        for resource_policy in pack.RESOURCE_POLICIES:
-            messages = validate_resource(
-                resource_policy,
-                resource.type_,
-                resource.inputs,
-                name=resource.name,
-                provider_resource=resource_provider,
-            )
-            found.extend(f"[{resource_policy.name}] {message}" for message in messages)
-    entries = [
-        StackEntry(r.type_, r.name, r.inputs, urn=r.urn, property_dependencies=r.property_dependencies)
-        for r in program.resources
-    ]
-    for stack_policy in pack.STACK_POLICIES:
-        found.extend(f"[{stack_policy.name}] {v.message}" for v in validate_stack(stack_policy, entries))
-    return found
+    return program_violations(program.stack, program.resources)
 
 
 @pytest.fixture(params=STACKS)

@@ -8,7 +8,7 @@ import eco2_policies as pack
 import pytest
 from pulumi_policy import StackValidationPolicy
 
-from tests.policy.runner import StackEntry, Violation, urn_of, validate_stack
+from tools.plan.policy import StackEntry, Violation, urn_of, validate_stack
 
 BUCKET = "aws:s3/bucket:Bucket"
 BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"

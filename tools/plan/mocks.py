@@ -53,6 +53,14 @@ def _short_hash(*parts: str, length: int = 17) -> str:
     return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
 
 
+def _fake_secret(name: str, length: int) -> str:
+    """Deterministic alphanumeric stand-in for a generated password or key body."""
+    text = ""
+    while len(text) < length:
+        text += _short_hash(name, str(len(text)), length=64)
+    return text[:length]
+
+
 class Eco2Mocks(pulumi.runtime.Mocks):
     """Returns plausible, deterministic AWS/command outputs in camelCase, as the engine would."""
 
@@ -136,6 +144,12 @@ class Eco2Mocks(pulumi.runtime.Mocks):
         elif typ == "aws:s3/bucket:Bucket":
             outputs.setdefault("bucket", args.name)
             outputs["bucketRegionalDomainName"] = f"{outputs['bucket']}.s3.ap-northeast-2.amazonaws.com"
+        elif typ == "random:index/randomPassword:RandomPassword":
+            outputs["result"] = _fake_secret(args.name, int(inputs.get("length", 32)))
+        elif typ == "tls:index/privateKey:PrivateKey":
+            body = _fake_secret(args.name, 64)
+            outputs["privateKeyPem"] = f"-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----\n"
+            outputs["publicKeyPem"] = f"-----BEGIN PUBLIC KEY-----\n{body[::-1]}\n-----END PUBLIC KEY-----\n"
         elif typ == "command:remote:Command":
             outputs["stdout"] = self._command_stdout(args.name)
             outputs["stderr"] = ""

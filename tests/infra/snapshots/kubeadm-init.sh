@@ -40,6 +40,7 @@ apiServer:
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 cgroupDriver: systemd
+serverTLSBootstrap: true
 '
 
 main() {

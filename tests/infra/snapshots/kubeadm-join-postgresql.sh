@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 set -euo pipefail
 readonly NODE_NAME=postgresql
-readonly CA_CERT_HASH=sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
+readonly CA_CERT_HASH=__CA_CERT_HASH__
 readonly KUBEADM_CONFIG='apiVersion: kubeadm.k8s.io/v1beta4
 kind: JoinConfiguration
 discovery:
   bootstrapToken:
     apiServerEndpoint: 10.0.0.10:6443
-    token: abcdef.0123456789abcdef
+    token: __JOIN_TOKEN__
     caCertHashes:
-    - sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
+    - __CA_CERT_HASH__
 nodeRegistration:
   name: postgresql
   criSocket: unix:///run/containerd/containerd.sock

@@ -3,6 +3,7 @@ set -euo pipefail
 readonly K8S_VERSION=1.34.2
 readonly K8S_MINOR=1.34
 readonly CONTAINERD_CONFIG=/etc/eco2/containerd.toml
+readonly PAUSE_IMAGE=registry.k8s.io/pause:3.10.1
 readonly MARKER=/var/lib/eco2/node-prepared
 
 main() {
@@ -25,21 +26,42 @@ modprobe overlay
 modprobe br_netfilter
 sysctl --system >/dev/null
 
-apt-get update -q
-apt-get install -y -q apt-transport-https ca-certificates curl gpg containerd
+# unattended-upgrades holds the dpkg lock at first boot: wait for it, and retry transient mirror failures.
+apt_get() {
+  local attempt
+  for attempt in 1 2 3 4 5; do
+    if apt-get -q -o DPkg::Lock::Timeout=600 -o Acquire::Retries=3 "$@"; then
+      return 0
+    fi
+    echo "apt-get $* failed (attempt ${attempt}/5); retrying" >&2
+    sleep $((attempt * 10))
+  done
+  return 1
+}
+
+apt_get update
+# conntrack: kube-proxy and kubeadm's preflight need it; socat: kubectl port-forward.
+apt_get install -y apt-transport-https ca-certificates curl gpg containerd conntrack socat
 install -d -m 0755 /etc/apt/keyrings
 curl -fsSL --retry 5 "${REPO}Release.key" | gpg --dearmor --yes -o "$KEYRING"
 echo "deb [signed-by=${KEYRING}] ${REPO} /" >/etc/apt/sources.list.d/kubernetes.list
-apt-get update -q
+apt_get update
 package_version="$(apt-cache madison kubeadm |
   awk -v want="${K8S_VERSION}-" 'index($3, want) == 1 { print $3; exit }')"
 if [[ -z "$package_version" ]]; then
   echo "kubeadm ${K8S_VERSION} is not published in ${REPO}" >&2
   exit 1
 fi
-apt-get install -y -q --allow-change-held-packages \
+apt_get install -y --allow-change-held-packages \
   "kubelet=${package_version}" "kubeadm=${package_version}" "kubectl=${package_version}"
 apt-mark hold kubelet kubeadm kubectl containerd
+
+# containerd pins the pause image of this Kubernetes version; kubeadm itself knows which one that is.
+expected_pause="$(kubeadm config images list --kubernetes-version "v${K8S_VERSION}" | grep '/pause:' || true)"
+if [[ "$expected_pause" != "$PAUSE_IMAGE" ]]; then
+  echo "warning: containerd pins ${PAUSE_IMAGE} but kubeadm ${K8S_VERSION} uses ${expected_pause:-none};" \
+    "update PAUSE_VERSIONS in infra/render/cloud_init.py" >&2
+fi
 
 # containerd's config is written whole by cloud-init (systemd cgroups); it replaces the package default.
 install -d -m 0755 /etc/containerd

@@ -1,0 +1,80 @@
+"""The cluster platform in one component: CNI, metrics, storage and monitoring, in the order they need.
+
+``ClusterPlatform`` takes the cluster's provider and builds Calico first; every other release waits for
+``scheduling_ready`` (the CNI is Ready). The workloads take ``scheduling_ready`` and ``storage_ready`` into
+their ``depends_on`` the same way (their Args' ``scheduling_ready``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from eco2_platform.calico import Calico, CalicoArgs
+from eco2_platform.ebs_csi import EbsCsi, EbsCsiArgs
+from eco2_platform.metrics_server import MetricsServer, MetricsServerArgs
+from eco2_platform.monitoring import Monitoring, MonitoringArgs
+from infra.config import POD_CIDR, StackConfig
+from infra.roles import ROLES
+
+
+@dataclass(frozen=True)
+class ClusterPlatformArgs:
+    config: StackConfig
+    provider: k8s.Provider
+    """The cluster's provider (``Cluster.provider``); every Kubernetes resource here uses it."""
+
+
+class ClusterPlatform(pulumi.ComponentResource):
+    calico: Calico
+    metrics_server: MetricsServer
+    ebs_csi: EbsCsi
+    monitoring: Monitoring
+    scheduling_ready: list[pulumi.Resource]
+    """Resolve once pods can be scheduled and reach each other (Calico's Installation is Ready)."""
+    storage_ready: list[pulumi.Resource]
+    """Resolve once PersistentVolumeClaims on the default gp3 class can be provisioned."""
+
+    def __init__(
+        self, name: str, args: ClusterPlatformArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("eco2:platform:ClusterPlatform", name, None, opts)
+        config, provider = args.config, args.provider
+        child = pulumi.ResourceOptions(parent=self)
+        self.calico = Calico("calico", CalicoArgs(pod_cidr=str(POD_CIDR), provider=provider), child)
+        self.scheduling_ready = list(self.calico.ready)
+        self.metrics_server = MetricsServer(
+            "metrics-server",
+            MetricsServerArgs(
+                roles=list(ROLES.values()),
+                vpc_cidr=config.vpc_cidr,
+                provider=provider,
+                scheduling_ready=self.scheduling_ready,
+            ),
+            child,
+        )
+        self.ebs_csi = EbsCsi(
+            "ebs-csi",
+            EbsCsiArgs(
+                region=config.region,
+                cluster_id=config.name_prefix,
+                provider=provider,
+                scheduling_ready=self.scheduling_ready,
+            ),
+            child,
+        )
+        self.storage_ready = list(self.ebs_csi.ready)
+        self.monitoring = Monitoring(
+            "monitoring",
+            MonitoringArgs(
+                domain=config.domain,
+                config=config.monitoring,
+                provider=provider,
+                scheduling_ready=self.scheduling_ready,
+                storage_ready=self.storage_ready,
+            ),
+            child,
+        )
+        self.register_outputs({})
