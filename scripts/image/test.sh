@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make image-test`: the dev stack's app workloads from the plan output, run with podman kube play on the host
 # network, a photo scanned through them, then the self-check's broken manifests (docs/delivery.md).
-#   PLAN_OUT                 manifests folder (default .local/plan/dev/manifests; `make plan STACK=dev` writes it)
+#   PLAN_OUT                 a plan output folder to read ($PLAN_OUT/dev/manifests); unset: `make plan
+#                            STACK=dev` renders the manifests afresh into .local/plan
 #   ECO2_IMAGE_TEST_API_PORT first of the consecutive local ports the APIs listen on (default 18081)
 #   ECO2_IMAGE_TEST_S3_PORT  embedded S3 server port (default 19104)
 set -euo pipefail
@@ -11,15 +12,10 @@ source scripts/image/env.sh
 VENV=${VENV:-.venv}
 export ECO2_IMAGE_TEST_API_PORT=${ECO2_IMAGE_TEST_API_PORT:-18081}
 export ECO2_IMAGE_TEST_S3_PORT=${ECO2_IMAGE_TEST_S3_PORT:-19104}
-PLAN_OUT=${PLAN_OUT:-.local/plan/dev/manifests}
-export PLAN_OUT
-if [ ! -d "$PLAN_OUT" ]; then
+if [ -z "${PLAN_OUT:-}" ]; then  # render afresh unless a plan output was given
+  export PLAN_OUT=.local/plan
   make plan STACK=dev
 fi
-if ! compgen -G "$PLAN_OUT/Deployment.eco2.*.json" >/dev/null; then
-  # Only until the program renders the app workloads: the hand-written manifests of the tests stand in.
-  echo "WARNING: $PLAN_OUT holds no app Deployment; running tests/delivery/fixtures/plan instead" >&2
-  PLAN_OUT=tests/delivery/fixtures/plan
-fi
+manifests=$PLAN_OUT/dev/manifests
 "$VENV/bin/pytest" -q -p no:cacheprovider -m podman tests/delivery
-exec "$VENV/bin/python" -m tools.image_test --self-check --image "$ECO2_IMAGE" --plan "$PLAN_OUT"
+exec "$VENV/bin/python" -m tools.image_test --self-check --image "$ECO2_IMAGE" --plan "$manifests"

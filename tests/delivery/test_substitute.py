@@ -19,7 +19,7 @@ MACHINE = Machine(
     broker_url="amqp://guest:guest@127.0.0.1:5672/eco2_image_test_x",
     redis_url="redis://127.0.0.1:6379/14",
     s3_endpoint_url="http://127.0.0.1:19104",
-    api_ports={name: 18081 + index for index, name in enumerate(APIS)},
+    ports={name: {8000: 18081 + index} for index, name in enumerate(APIS)},
 )
 
 
@@ -92,7 +92,8 @@ def test_s3_goes_only_to_containers_that_use_the_bucket() -> None:
 
 def test_each_api_listens_on_its_own_port_and_its_probes_follow(rendered: list[Manifest]) -> None:
     local = _by_name(localize(rendered, MACHINE))
-    for name, port in MACHINE.api_ports.items():
+    for name, moves in MACHINE.ports.items():
+        port = moves[8000]
         (container,) = local[f"Deployment/{name}"]["spec"]["template"]["spec"]["containers"]
         assert container["command"][-2:] == ["--port", str(port)]
         assert container["readinessProbe"]["httpGet"]["port"] == port  # was the named port "http"
@@ -150,10 +151,28 @@ def test_always_pull_becomes_if_not_present(rendered: list[Manifest]) -> None:
     assert {c["imagePullPolicy"] for m in local for c in containers(m)} == {"IfNotPresent"}
 
 
-def test_an_api_without_a_container_port_is_refused(rendered: list[Manifest]) -> None:
+def test_a_port_without_a_local_port_is_refused(rendered: list[Manifest]) -> None:
     broken = copy.deepcopy(rendered)
-    for manifest in broken:
-        if name_of(manifest) == "api-waste":
-            manifest["spec"]["template"]["spec"]["containers"][0].pop("ports")
-    with pytest.raises(SubstitutionError, match="api-waste declares no containerPort"):
+    (container,) = broken[[name_of(m) for m in broken].index("api-users")]["spec"]["template"]["spec"][
+        "containers"
+    ]
+    container["ports"].append({"containerPort": 9999})
+    with pytest.raises(SubstitutionError, match="api-users: no local port for its containerPort 9999"):
         localize(broken, MACHINE)
+
+
+def test_a_port_variable_from_a_shared_config_map_is_overridden_per_container(
+    rendered: list[Manifest],
+) -> None:
+    changed = copy.deepcopy(rendered)
+    config = changed[[name_of(m) for m in changed].index("eco2-config")]
+    config["data"]["ECO2_WORKER_METRICS_PORT"] = "9100"
+    worker = changed[[name_of(m) for m in changed].index("worker")]
+    worker["spec"]["template"]["spec"]["containers"][0]["ports"] = [
+        {"name": "metrics", "containerPort": 9100}
+    ]
+    machine = Machine(**{**MACHINE.__dict__, "ports": {**MACHINE.ports, "worker": {9100: 18090}}})
+    local = {name_of(m): m for m in localize(changed, machine)}
+    (container,) = local["worker"]["spec"]["template"]["spec"]["containers"]
+    assert {"name": "ECO2_WORKER_METRICS_PORT", "value": "18090"} in container["env"]
+    assert local["eco2-config"]["data"]["ECO2_WORKER_METRICS_PORT"] == "9100"  # shared: left as rendered

@@ -1,6 +1,7 @@
 """`make image-test`: ``python -m tools.image_test [--self-check] [--plan DIR] [--image REF]``.
 
-Default: run the dev stack's app workloads from the plan output (PLAN_OUT, default .local/plan/dev/manifests)
+Default: run the dev stack's app workloads from the plan output ($PLAN_OUT/dev/manifests, PLAN_OUT defaulting
+to .local/plan)
 on this machine's services and scan a photo through them. ``--self-check``: then run each broken variant of
 tools/image_test/breakage.py and require that it fails with its expected message.
 """
@@ -50,7 +51,10 @@ def self_check(plan: list[Manifest], image: str, namespace: str, timeout: float)
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.image_test", description=__doc__)
     parser.add_argument(
-        "--plan", type=Path, default=Path(os.environ.get("PLAN_OUT") or ".local/plan/dev/manifests")
+        "--plan",
+        type=Path,
+        default=Path(os.environ.get("PLAN_OUT") or ".local/plan") / "dev" / "manifests",
+        help="the manifests folder (default: $PLAN_OUT/dev/manifests, as `make plan STACK=dev` writes it)",
     )
     parser.add_argument("--image", default=os.environ.get("ECO2_IMAGE", "localhost/eco2-api:dev"))
     parser.add_argument("--namespace", default="eco2")

@@ -57,7 +57,14 @@ def run(
         rendered = variant(rendered)
     workdir = REPO_ROOT / ".local" / "image-test" / secrets.token_hex(4)
     workdir.mkdir(parents=True)
-    with local_services(api_names=[name_of(m) for m in rendered if is_api(m)]) as machine:
+    listeners = [
+        (name_of(m), port["containerPort"])
+        for m in sorted(rendered, key=lambda m: not is_api(m))  # the APIs take the first ports
+        if m["kind"] == "Deployment"
+        for c in containers(m)
+        for port in c.get("ports", [])
+    ]
+    with local_services(listeners) as machine:
         manifests = localize(rendered, machine)
         _check_security(manifests, image)
         buckets = {
@@ -215,24 +222,32 @@ def _wait_until_ready(deployments: Sequence[Manifest], machine: Machine, timeout
         raise _failure(manifest, container, f"not ready within {timeout:.0f} s (still waiting for {missing})")
 
 
-def _is_worker(container: dict[str, Any]) -> bool:
-    words = container.get("command", []) + container.get("args", [])
-    return "celery" in " ".join(words) and "worker" in words
+def worker_queues(container: dict[str, Any]) -> list[str]:
+    """The queues a `celery ... worker` container consumes (-Q/--queues), or [] for any other container."""
+    words: list[str] = [*container.get("command", []), *container.get("args", [])]
+    if "celery" not in " ".join(words) or "worker" not in words:
+        return []
+    for index, word in enumerate(words):
+        if word in ("-Q", "--queues") and index + 1 < len(words):
+            return words[index + 1].split(",")
+        if word.startswith("--queues="):
+            return word.removeprefix("--queues=").split(",")
+    return ["default"]
 
 
 def _is_ready(manifest: Manifest, container: dict[str, Any], name: str, machine: Machine, up: float) -> bool:
-    if "readinessProbe" in container:
-        return checks.probe_check(
-            container, container["readinessProbe"], lambda cmd: podman.exec_in(name, cmd)
-        )
-    if _is_worker(container):
-        return _queue_has_consumer(machine)
-    return up >= SETTLE_SECONDS
+    """Kubernetes' order: the readiness probe if declared, else the startup probe, else running; a worker
+    must also have a consumer on each of its queues; a container with no probe must stay up SETTLE_SECONDS."""
+    probe = container.get("readinessProbe") or container.get("startupProbe")
+    if probe is not None and not checks.probe_check(container, probe, lambda cmd: podman.exec_in(name, cmd)):
+        return False
+    queues = worker_queues(container)
+    if queues:
+        return _queues_have_consumers(machine, queues)
+    return probe is not None or up >= SETTLE_SECONDS
 
 
-def _queue_has_consumer(machine: Machine) -> bool:
-    from apps.core.queue import QueueName
-
+def _queues_have_consumers(machine: Machine, queues: Sequence[str]) -> bool:
     vhost = machine.broker_url.rsplit("/", 1)[1]
     listed = subprocess.run(
         ["rabbitmqctl", "-q", "list_queues", "-p", vhost, "name", "consumers"],
@@ -242,7 +257,7 @@ def _queue_has_consumer(machine: Machine) -> bool:
         check=False,
     )
     consumers = dict(line.split("\t")[:2] for line in listed.stdout.splitlines() if "\t" in line)
-    return consumers.get(QueueName.HIGH_PRIORITY, "0").strip() not in ("0", "")
+    return all(consumers.get(queue, "0").strip() not in ("0", "") for queue in queues)
 
 
 def _scan(manifests: Sequence[Manifest], machine: Machine) -> dict[str, Any]:
@@ -265,7 +280,8 @@ def _scan(manifests: Sequence[Manifest], machine: Machine) -> dict[str, Any]:
     token = issue_access_token(
         user_id, Settings(_env_file=None, token_secret=SecretStr(env["ECO2_TOKEN_SECRET"]))
     )
-    api = f"http://127.0.0.1:{machine.api_ports[name_of(waste)]}"
+    (port,) = machine.ports[name_of(waste)].values()
+    api = f"http://127.0.0.1:{port}"
     try:
         job = scan(api, SAMPLE_PHOTO, "라벨 있는 페트병", token, timeout=120)
     except ScanFailed as error:
@@ -280,8 +296,9 @@ def _words(manifest: Manifest) -> list[str]:
 
 
 @contextmanager
-def local_services(api_names: Sequence[str]) -> Iterator[Machine]:
-    """A throwaway database and vhost, an embedded S3 server and a free port per API; all removed after."""
+def local_services(listeners: Sequence[tuple[str, int]]) -> Iterator[Machine]:
+    """A throwaway database and vhost, an embedded S3 server and a local port per (Deployment, containerPort):
+    consecutive from ECO2_IMAGE_TEST_API_PORT when set, else free ones. All removed afterwards."""
     from tests.support.provisioning import (
         create_database,
         create_vhost,
@@ -293,8 +310,8 @@ def local_services(api_names: Sequence[str]) -> Iterator[Machine]:
     run_id = secrets.token_hex(4)
     name = f"eco2_image_test_{run_id}"
     s3_port = int(os.environ.get("ECO2_IMAGE_TEST_S3_PORT") or free_port())
-    first_api_port = int(os.environ.get("ECO2_IMAGE_TEST_API_PORT") or 0)
-    ports = [first_api_port + offset if first_api_port else free_port() for offset in range(len(api_names))]
+    first_port = int(os.environ.get("ECO2_IMAGE_TEST_API_PORT") or 0)
+    ports = [first_port + offset if first_port else free_port() for offset in range(len(listeners))]
     for port in [s3_port, *ports]:
         _require_free(port)
     bin_dir = Path(sys.executable).parent
@@ -311,7 +328,7 @@ def local_services(api_names: Sequence[str]) -> Iterator[Machine]:
             broker_url=f"amqp://guest:guest@127.0.0.1:5672/{name}",
             redis_url=f"redis://127.0.0.1:6379/{REDIS_DATABASE}",
             s3_endpoint_url=f"http://127.0.0.1:{s3_port}",
-            api_ports=dict(zip(api_names, ports, strict=True)),
+            ports=_port_moves(listeners, ports),
         )
         yield machine
     finally:
@@ -332,6 +349,13 @@ def init_bucket(machine: Machine, bucket: str) -> None:
             return
         time.sleep(0.5)
     raise ImageTestFailed(f"the embedded S3 server at {machine.s3_endpoint_url} did not come up")
+
+
+def _port_moves(listeners: Sequence[tuple[str, int]], ports: Sequence[int]) -> dict[str, dict[int, int]]:
+    moves: dict[str, dict[int, int]] = {}
+    for (deployment, old), new in zip(listeners, ports, strict=True):
+        moves.setdefault(deployment, {})[old] = new
+    return moves
 
 
 def _require_free(port: int) -> None:

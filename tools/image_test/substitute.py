@@ -9,9 +9,10 @@ resources and every other setting stay as rendered):
    The image bucket becomes the embedded S3 server: every container that declares ECO2_S3_BUCKET gets its
    endpoint and the server's (meaningless) credentials; in AWS the endpoint is the default and the
    credentials come from the instance role.
-2. Listen ports: each API Deployment's container port moves to its own free local port, and with it the
+2. Listen ports: every container port of every Deployment moves to its own free local port, and with it the
    probes, `--port` arguments and *_PORT variables that carried the old number (host networking: five APIs
-   cannot all listen on 8000).
+   cannot all listen on 8000, nor three workers serve metrics on 9100). A *_PORT variable that comes from a
+   ConfigMap or Secret shared by several Deployments is overridden in each container's own env.
 3. Replicas: 1 per Deployment (replicas on one host network would fight over the same port).
 4. Image pulls: `imagePullPolicy: Always` becomes IfNotPresent (no registry is reachable; the image is the one
    `make image` built, tagged with the manifest's own reference).
@@ -31,7 +32,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tools.image_test.manifests import Manifest, containers, name_of, pod_spec
+from tools.image_test.manifests import Manifest, containers, effective_env, name_of, pod_spec
 
 ADDRESS_SETTINGS = ("ECO2_DATABASE_URL", "ECO2_BROKER_URL", "ECO2_REDIS_URL")
 S3_BUCKET_SETTING = "ECO2_S3_BUCKET"
@@ -48,7 +49,8 @@ class Machine:
     s3_endpoint_url: str
     s3_access_key_id: str = "local"
     s3_secret_access_key: str = "local-secret"  # noqa: S105 - the embedded server checks no signature
-    api_ports: Mapping[str, int] = field(default_factory=dict)
+    ports: Mapping[str, Mapping[int, int]] = field(default_factory=dict)
+    """Deployment name → {rendered containerPort: local port}."""
 
     def addresses(self) -> dict[str, str]:
         return {
@@ -90,8 +92,7 @@ def localize(manifests: Sequence[Manifest], machine: Machine) -> list[Manifest]:
             pod_spec(manifest)["hostNetwork"] = True
             if kind == "Deployment":
                 manifest["spec"]["replicas"] = 1
-                if name_of(manifest) in machine.api_ports:
-                    _move_port(manifest, machine.api_ports[name_of(manifest)])
+                _move_ports(manifest, machine.ports.get(name_of(manifest), {}), manifests)
             for container in containers(manifest):
                 _number_probe_ports(container)
                 container.pop("ports", None)
@@ -145,18 +146,23 @@ def _localize_container(
         container["env"] = env
 
 
-def _move_port(deployment: Manifest, port: int) -> None:
-    moved = False
+def _move_ports(deployment: Manifest, moves: Mapping[int, int], manifests: Sequence[Manifest]) -> None:
     for container in pod_spec(deployment)["containers"]:
+        inherited = effective_env({**container, "env": []}, manifests)
         for declared in container.get("ports", []):
             old = declared["containerPort"]
-            declared["containerPort"] = port
+            if old not in moves:
+                raise SubstitutionError(
+                    f"Deployment {name_of(deployment)}: no local port for its containerPort {old}"
+                )
+            declared["containerPort"] = moves[old]
             if "hostPort" in declared:
-                declared["hostPort"] = port
-            _rewrite_port(container, old, port)
-            moved = True
-    if not moved:
-        raise SubstitutionError(f"API Deployment {name_of(deployment)} declares no containerPort to move")
+                declared["hostPort"] = moves[old]
+            _rewrite_port(container, old, moves[old])
+            own = {entry["name"] for entry in container.get("env", [])}
+            for key, value in inherited.items():
+                if key.endswith("PORT") and value == str(old) and key not in own:
+                    container.setdefault("env", []).append({"name": key, "value": str(moves[old])})
 
 
 def _rewrite_port(container: dict[str, Any], old: int, new: int) -> None:
