@@ -22,6 +22,7 @@ if [ "$ECO2_BASE_IMAGE" = localhost/eco2-base:bookworm ]; then
 fi
 podman build --quiet --network none --pull=never --build-arg "BASE_IMAGE=$ECO2_BASE_IMAGE" \
   --tag "$ECO2_IMAGE" --file apps/Dockerfile . >/dev/null
+podman image prune --force --filter label=eco2.stage=build >/dev/null  # the build stage's leftover image
 
 size=$(podman image inspect --format '{{.Size}}' "$ECO2_IMAGE")
 echo "built $ECO2_IMAGE from $ECO2_BASE_IMAGE: $((size / 1000000)) MB in $(($(date +%s) - started)) s"

@@ -55,11 +55,8 @@ def needed_on_target(pin: Pin) -> bool:
 
 
 def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(stream, "sha256").hexdigest()
 
 
 def index_cache(cache: Path) -> dict[str, Path]:
