@@ -176,3 +176,22 @@ def test_a_port_variable_from_a_shared_config_map_is_overridden_per_container(
     (container,) = local["worker"]["spec"]["template"]["spec"]["containers"]
     assert {"name": "ECO2_WORKER_METRICS_PORT", "value": "18090"} in container["env"]
     assert local["eco2-config"]["data"]["ECO2_WORKER_METRICS_PORT"] == "9100"  # shared: left as rendered
+
+
+def test_effective_env_resolves_key_refs(rendered: list[Manifest]) -> None:
+    container = {
+        "name": "c",
+        "env": [
+            {
+                "name": "A",
+                "valueFrom": {"secretKeyRef": {"name": "eco2-secrets", "key": "ECO2_TOKEN_SECRET"}},
+            },
+            {
+                "name": "B",
+                "valueFrom": {"configMapKeyRef": {"name": "eco2-config", "key": "ECO2_ENVIRONMENT"}},
+            },
+            {"name": "C", "valueFrom": {"secretKeyRef": {"name": "eco2-secrets", "key": "absent"}}},
+        ],
+    }
+    env = effective_env(container, rendered)
+    assert env == {"A": "fixture-token-secret-of-at-least-32-characters", "B": "dev"}

@@ -59,7 +59,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--image", default=os.environ.get("ECO2_IMAGE", "localhost/eco2-api:dev"))
     parser.add_argument("--namespace", default="eco2")
     parser.add_argument(
-        "--timeout", type=float, default=float(os.environ.get("ECO2_IMAGE_TEST_TIMEOUT", 180))
+        "--timeout", type=float, default=float(os.environ.get("ECO2_IMAGE_TEST_TIMEOUT", 300))
     )
     parser.add_argument("--self-check", action="store_true")
     args = parser.parse_args(argv)
@@ -76,7 +76,7 @@ def main(argv: list[str]) -> int:
         f"({answer['classification']['confidence']:.0%}, {answer['classification']['source']})"
     )
     if args.self_check:
-        missed = self_check(plan, args.image, args.namespace, min(args.timeout, 90))
+        missed = self_check(plan, args.image, args.namespace, min(args.timeout, 120))
         if missed:
             print("image-test self-check FAILED:\n  " + "\n  ".join(missed), file=sys.stderr)
             return 1

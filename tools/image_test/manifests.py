@@ -65,7 +65,7 @@ def is_api(manifest: Manifest) -> bool:
 
 
 def effective_env(container: dict[str, Any], manifests: Sequence[Manifest]) -> dict[str, str]:
-    """The variables a container gets from its envFrom sources and plain env values (valueFrom is skipped)."""
+    """What a container gets: its envFrom sources, then env values and their ConfigMap/Secret key refs."""
     import base64
 
     sources: dict[tuple[str, str], dict[str, str]] = {}
@@ -83,5 +83,12 @@ def effective_env(container: dict[str, Any], manifests: Sequence[Manifest]) -> d
             if reference in source:
                 values = sources.get((kind, source[reference]["name"]), {})
                 env.update({source.get("prefix", "") + key: value for key, value in values.items()})
-    env.update({entry["name"]: entry["value"] for entry in container.get("env", []) if "value" in entry})
+    for entry in container.get("env", []):
+        if "value" in entry:
+            env[entry["name"]] = entry["value"]
+            continue
+        for kind, reference in (("ConfigMap", "configMapKeyRef"), ("Secret", "secretKeyRef")):
+            selector = entry.get("valueFrom", {}).get(reference)
+            if selector and selector["key"] in sources.get((kind, selector["name"]), {}):
+                env[entry["name"]] = sources[(kind, selector["name"])][selector["key"]]
     return env
