@@ -72,7 +72,7 @@ BREAKAGES = (
         "read-only root filesystem without its emptyDir",
         _writes_to_empty_dir,
         drop_empty_dirs,
-        "Read-only file system",
+        "Deployment beat, container beat: exited",  # its schedule folder is read-only or absent
     ),
     Breakage("wrong command", _first_api, misspell_command, "-typo"),
     Breakage(

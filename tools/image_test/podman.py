@@ -52,7 +52,7 @@ def state(container: str) -> State | None:
     )
 
 
-def logs(container: str, lines: int = 25) -> str:
+def logs(container: str, lines: int = 40) -> str:
     completed = podman("logs", "--tail", str(lines), container, check=False)
     return (completed.stdout + completed.stderr).strip()
 
