@@ -1,10 +1,13 @@
-"""`ecoeco`: run services and workers, migrate, scan a photo against a running stack, re-drive dead jobs."""
+"""`ecoeco`: run services and workers, migrate, sign in, scan a photo against a running stack, re-drive dead
+jobs."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import mimetypes
+import os
 import sys
 import time
 import uuid
@@ -40,7 +43,9 @@ def _init_storage(args: argparse.Namespace) -> int:
     from apps.core.storage import ensure_bucket, get_s3_client
 
     settings = get_settings()
-    ensure_bucket(get_s3_client(), settings.s3_bucket, settings.s3_region, args.origin)
+    # One list of web origins: the API's CORS and the bucket's.
+    origins = args.origin or settings.cors_origins
+    ensure_bucket(get_s3_client(), settings.s3_bucket, settings.s3_region, origins)
     print(f"bucket {settings.s3_bucket} is ready")
     return 0
 
@@ -80,6 +85,60 @@ class ScanFailed(Exception):
     pass
 
 
+def credentials_path(explicit: Path | None = None) -> Path:
+    if explicit is not None:
+        return explicit
+    config = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return config / "ecoeco" / "credentials.json"
+
+
+def _save_credentials(path: Path, api: str, tokens: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    stored = {
+        "api": api,
+        "user_id": tokens["user_id"],
+        "access_token": tokens["access_token"],
+        "refresh_token": tokens["refresh_token"],
+        "expires_at": time.time() + float(tokens["expires_in"]),
+    }
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # tokens: owner only
+    with os.fdopen(descriptor, "w") as file:
+        json.dump(stored, file)
+
+
+def login(api: str, subject: str, nickname: str | None, path: Path) -> str:
+    """Sign in with the local provider of a local stack and keep the tokens; returns the user id."""
+    with httpx.Client(base_url=api, timeout=30) as client:
+        response = client.post("/api/v1/auth/local/token", json={"subject": subject, "nickname": nickname})
+    if response.status_code != 200:
+        detail = (
+            response.json().get("detail")
+            if response.headers.get("content-type") == "application/json"
+            else ""
+        )
+        raise ScanFailed(f"sign-in refused ({response.status_code}): {detail or response.text[:200]}")
+    _save_credentials(path, api, response.json())
+    return str(response.json()["user_id"])
+
+
+def stored_token(api: str, path: Path) -> str | None:
+    """The saved access token for this API, refreshed (rotating the refresh token) when it has expired."""
+    try:
+        stored = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if stored.get("api") != api:
+        return None
+    if stored["expires_at"] - 30 > time.time():
+        return str(stored["access_token"])
+    with httpx.Client(base_url=api, timeout=30) as client:
+        response = client.post("/api/v1/auth/refresh", json={"refresh_token": stored["refresh_token"]})
+    if response.status_code != 200:
+        return None
+    _save_credentials(path, api, response.json())
+    return str(response.json()["access_token"])
+
+
 def scan(
     api: str,
     photo: Path,
@@ -91,12 +150,9 @@ def scan(
     """Upload a photo to a running stack, request its analysis and wait for the answer."""
     content_type = mimetypes.guess_type(photo.name)[0] or "application/octet-stream"
     data = photo.read_bytes()
+    if token is None:
+        raise ScanFailed("not signed in: run `ecoeco login` (local stacks) or pass --token")
     with httpx.Client(base_url=api, timeout=30) as client:
-        if token is None:
-            issued = client.post("/api/v1/auth/dev-token", json={"display_name": "ecoeco-cli"})
-            if issued.status_code != 201:
-                raise ScanFailed(f"could not get a development token ({issued.status_code}); pass --token")
-            token = issued.json()["access_token"]
         auth = {"Authorization": f"Bearer {token}"}
         reserved = client.post(
             "/api/v1/waste/uploads",
@@ -147,9 +203,21 @@ def format_answer(job: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _login(args: argparse.Namespace) -> int:
+    path = credentials_path(args.credentials)
+    try:
+        user_id = login(args.api, args.subject, args.nickname, path)
+    except (ScanFailed, httpx.HTTPError) as error:
+        print(f"login failed: {error}", file=sys.stderr)
+        return 1
+    print(f"signed in to {args.api} as user {user_id}; tokens saved in {path}")
+    return 0
+
+
 def _scan(args: argparse.Namespace) -> int:
     try:
-        job = scan(args.api, args.photo, args.hint, args.token, args.near, args.timeout)
+        token = args.token or stored_token(args.api, credentials_path(args.credentials))
+        job = scan(args.api, args.photo, args.hint, token, args.near, args.timeout)
     except (ScanFailed, httpx.HTTPError, OSError) as error:
         print(f"scan failed: {error}", file=sys.stderr)
         return 1
@@ -179,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     storage = commands.add_parser("init-storage", help="create the image bucket if missing (local S3)")
     storage.add_argument(
-        "--origin", action="append", default=["http://localhost:5173", "http://127.0.0.1:8000"]
+        "--origin", action="append", help="allowed web origin (repeatable); default: ECO2_CORS_ORIGINS"
     )
     storage.set_defaults(handler=_init_storage)
 
@@ -194,6 +262,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("sweep", help="re-publish jobs stuck in queued").set_defaults(handler=_sweep)
 
+    login_parser = commands.add_parser(
+        "login", help="sign in to a local stack with its local sign-in provider and keep the tokens"
+    )
+    login_parser.add_argument("--api", default=DEFAULT_API)
+    login_parser.add_argument(
+        "--subject",
+        default=f"cli-{getpass.getuser()}",
+        help="who you are to the local provider (same → same user)",
+    )
+    login_parser.add_argument("--nickname")
+    login_parser.add_argument(
+        "--credentials", type=Path, help="where to keep the tokens (default: ~/.config/ecoeco)"
+    )
+    login_parser.set_defaults(handler=_login)
+
     scan_parser = commands.add_parser("scan", help="scan a photo against a running stack")
     scan_parser.add_argument("photo", type=Path)
     scan_parser.add_argument("--hint", help="free text, e.g. 우유팩")
@@ -201,7 +284,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--near", type=coordinates, metavar="LAT,LNG", help="where you are, for the nearest collection points"
     )
     scan_parser.add_argument("--api", default=DEFAULT_API)
-    scan_parser.add_argument("--token", help="bearer token (default: a development token, local stacks only)")
+    scan_parser.add_argument("--token", help="bearer token (default: the one `ecoeco login` saved)")
+    scan_parser.add_argument("--credentials", type=Path, help="tokens saved by `ecoeco login --credentials`")
     scan_parser.add_argument("--timeout", type=float, default=60.0)
     scan_parser.add_argument("--json", action="store_true", help="print the raw job")
     scan_parser.set_defaults(handler=_scan)

@@ -12,15 +12,20 @@ import os
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI, HTTPException
+from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy import text
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session
 
+from apps.auth.exceptions import IdentityError, identity_error_handler
+from apps.core.access_tokens import key_ring
 from apps.core.db import get_engine
+from apps.core.errors import document_common_errors, install_error_handlers
+from apps.core.http_headers import SecurityHeadersMiddleware
 from apps.core.queue import celery_app, declare_topology
-from apps.waste.exceptions import ScanError, scan_error_handler
+from apps.core.redaction import install_log_redaction
+from apps.core.request_limits import RequestLimitsMiddleware
+from apps.core.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -45,10 +50,26 @@ def _declare_queues() -> None:
         logger.warning("could not declare the queue topology at start-up: %s", error)
 
 
-async def database_busy_handler(_: Request, error: Exception) -> JSONResponse:
-    logger.warning("database pool exhausted: %s", error)
-    busy = {"detail": "the service is busy; retry shortly"}
-    return JSONResponse(status_code=503, content=busy, headers={"Retry-After": "1"})
+def install_hardening(app: FastAPI, settings: Settings) -> None:
+    """Error handlers and the request/response middleware. Outermost first: security headers (on every
+    response, preflights and rejections included), CORS, request limits (body size, strict JSON)."""
+    install_log_redaction(settings)
+    install_error_handlers(app)
+    document_common_errors(app)
+    app.add_middleware(RequestLimitsMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+        expose_headers=["Location", "Retry-After", "ETag"],
+        max_age=600,
+    )
+    app.add_middleware(
+        SecurityHeadersMiddleware,
+        hsts_max_age_seconds=settings.hsts_max_age_seconds,
+        hsts_always=settings.hsts_always,
+    )
 
 
 def create_app(domains: Iterable[str]) -> FastAPI:
@@ -56,6 +77,8 @@ def create_app(domains: Iterable[str]) -> FastAPI:
     unknown = sorted(set(selected) - set(DOMAIN_ROUTERS))
     if unknown:
         raise ValueError(f"unknown service(s) {unknown}; choose from {sorted(DOMAIN_ROUTERS)}")
+    if "auth" in selected and key_ring(get_settings()).private_key is None:
+        raise ValueError("the auth service signs tokens: it needs ECO2_TOKEN_SIGNING_KEY, not the public key")
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -63,12 +86,20 @@ def create_app(domains: Iterable[str]) -> FastAPI:
             _declare_queues()
         yield
 
-    app = FastAPI(title="Eco² API", version="0.1.0", lifespan=lifespan)
+    settings = get_settings()
+    docs = settings.docs_on
+    app = FastAPI(
+        title="Eco² API",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
+    )
     for domain in selected:
         module = importlib.import_module(DOMAIN_ROUTERS[domain])
         app.include_router(module.router, prefix=f"{API_PREFIX}/{domain}")
-    app.add_exception_handler(ScanError, scan_error_handler)
-    app.add_exception_handler(PoolTimeout, database_busy_handler)
+    app.add_exception_handler(IdentityError, identity_error_handler)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
@@ -83,6 +114,7 @@ def create_app(domains: Iterable[str]) -> FastAPI:
             raise HTTPException(503, detail=f"database unavailable: {type(error).__name__}") from error
         return {"status": "ready"}
 
+    install_hardening(app, settings)
     return app
 
 

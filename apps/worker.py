@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from apps.core.db import get_engine
 from apps.core.queue import DEAD_LETTER_QUEUE, celery_app, declare_topology
+from apps.core.redaction import install_log_redaction
 from apps.core.settings import get_settings
 from apps.waste import jobs
 from apps.waste.pipeline import embedded_analyzer
@@ -27,7 +28,12 @@ celery_app.conf.beat_schedule = {
     "sweep-stuck-jobs": {
         "task": "waste.sweep_stuck_jobs",
         "schedule": max(get_settings().queued_job_timeout_seconds / 2, 5.0),
-    }
+    },
+    "sweep-deleted-accounts": {"task": "users.sweep_deleted_accounts", "schedule": 300.0},
+    "cleanup-expired-uploads": {
+        "task": "waste.cleanup_expired_uploads",
+        "schedule": float(get_settings().upload_cleanup_interval_seconds),
+    },
 }
 
 
@@ -82,6 +88,7 @@ celery_app.steps["consumer"].add(DeadLetterConsumer)
 
 @worker_init.connect
 def _declare_topology(**_: Any) -> None:
+    install_log_redaction(get_settings())
     with celery_app.connection_for_write() as connection:
         declare_topology(connection)
 

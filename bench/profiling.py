@@ -22,7 +22,10 @@ POST_ANALYSES_PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     ("image decode (Pillow)", ("decode_image (apps/core/images.py",)),
     ("publish to RabbitMQ (publisher confirms)", ("enqueue_analysis (apps/waste/service.py",)),
-    ("bearer token check", ("read_access_token (apps/auth/tokens.py",)),
+    (
+        "bearer token check (signature, then the Redis revocation lookup)",
+        ("verify_access_token (apps/core/access_tokens.py", "is_revoked (apps/core/access_tokens.py"),
+    ),
     ("database connection pool (waiting for a connection, reset on return)", ("(sqlalchemy/pool/",)),
     ("database queries (SQLAlchemy, psycopg)", ("sqlalchemy/", "psycopg/")),
 )

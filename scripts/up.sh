@@ -11,6 +11,7 @@ S3_PORT=${ECO2_S3_PORT:-9000}
 SAMPLE=${SAMPLE:-apps/samples/pet-bottle.jpg}
 SAMPLE_HINT=${SAMPLE_HINT:-라벨 있는 페트병}
 SAMPLE_NEAR=${SAMPLE_NEAR:-37.5663,126.9779}  # Seoul City Hall
+export ECO2_AUTH_PUBLIC_BASE_URL="http://127.0.0.1:${API_PORT}"  # the providers' redirect back
 export ECO2_S3_ENDPOINT_URL="http://127.0.0.1:${S3_PORT}" ECO2_S3_ACCESS_KEY_ID=local ECO2_S3_SECRET_ACCESS_KEY=local-secret
 mkdir -p "$RUN_DIR" "$LOG_DIR"
 
@@ -49,18 +50,25 @@ start s3 "$VENV/bin/ecoeco" local-s3 --port "$S3_PORT"
 wait_until "embedded S3" 30 curl -sf "http://127.0.0.1:${S3_PORT}/"
 "$VENV/bin/ecoeco" init-storage
 
-start worker env ECO2_CLASSIFIER_THREADS=2 "$VENV/bin/celery" -A apps.worker worker --beat --schedule "$RUN_DIR/celerybeat-schedule" \
+start worker env ECO2_CLASSIFIER_THREADS=2 "$VENV/bin/celery" -A apps.worker worker \
   -Q high_priority,default,low_priority --concurrency 1 --loglevel INFO  # one job at a time, on both cores
+# The scheduler is its own process (a killed worker cannot orphan it); its pidfile refuses a second one.
+start beat "$VENV/bin/celery" -A apps.worker beat --schedule "$RUN_DIR/celerybeat-schedule" \
+  --pidfile "$RUN_DIR/celerybeat.lock" --loglevel INFO
 start api "$VENV/bin/ecoeco" serve all --port "$API_PORT"
 wait_until "the API" 60 curl -sf "http://127.0.0.1:${API_PORT}/readyz"
 wait_until "the worker" 90 grep -q "ready." "$LOG_DIR/worker.log"
 
 echo
 echo "Eco² is running: API http://127.0.0.1:${API_PORT}/docs, embedded S3 http://127.0.0.1:${S3_PORT}"
+# Sign in with the local provider (local stacks only; no provider keys needed), as a newcomer would.
+CREDENTIALS=.local/cli-credentials.json
+"$VENV/bin/ecoeco" login --api "http://127.0.0.1:${API_PORT}" --nickname "make up" --credentials "$CREDENTIALS"
 echo "Scanning the bundled sample photo ${SAMPLE} (a rendered bottle) ..."
-"$VENV/bin/ecoeco" scan "$SAMPLE" --api "http://127.0.0.1:${API_PORT}" || true
+"$VENV/bin/ecoeco" scan "$SAMPLE" --api "http://127.0.0.1:${API_PORT}" --credentials "$CREDENTIALS" || true
 echo
 echo "... and again with the hint \"${SAMPLE_HINT}\", near ${SAMPLE_NEAR}:"
-"$VENV/bin/ecoeco" scan "$SAMPLE" --api "http://127.0.0.1:${API_PORT}" --hint "$SAMPLE_HINT" --near "$SAMPLE_NEAR"
+"$VENV/bin/ecoeco" scan "$SAMPLE" --api "http://127.0.0.1:${API_PORT}" --credentials "$CREDENTIALS" \
+  --hint "$SAMPLE_HINT" --near "$SAMPLE_NEAR"
 echo
-echo "Logs in ${LOG_DIR}/. Scan your own photo: ${VENV}/bin/ecoeco scan PHOTO [--hint TEXT]. Stop: make down"
+echo "Logs in ${LOG_DIR}/. Sign in: ${VENV}/bin/ecoeco login; scan your own photo: ${VENV}/bin/ecoeco scan PHOTO [--hint TEXT]. Stop: make down"

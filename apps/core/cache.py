@@ -1,24 +1,55 @@
-"""Redis: the shared cache (and the home of the global OpenAI rate limit). Never the source of truth."""
+"""Redis: the shared cache and the home of the rate limits. Never the source of truth."""
 
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any, cast
 
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from apps.core.circuit import CircuitBreaker
 from apps.core.settings import get_settings
 
 
-def make_redis(url: str) -> redis.Redis:
-    """A client that fails fast: callers treat Redis trouble as a cache miss, not as an outage."""
-    return redis.Redis.from_url(
-        url,
-        socket_timeout=0.5,
-        socket_connect_timeout=0.5,
-        retry=Retry(NoBackoff(), retries=1),  # reconnect a dropped pooled connection once, then give up
+class GuardedRedis(redis.Redis):
+    """A Redis client behind a circuit breaker: while Redis is unreachable, commands fail at once with
+    `redis.ConnectionError` instead of each waiting for a timeout. Callers treat that as a miss."""
+
+    breaker: CircuitBreaker
+
+    def execute_command(self, *args: Any, **options: Any) -> Any:
+        if not self.breaker.allow():
+            raise redis.ConnectionError("Redis circuit open")
+        try:
+            result = super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
+        except (redis.ConnectionError, redis.TimeoutError):
+            self.breaker.record_failure()
+            raise
+        self.breaker.record_success()
+        return result
+
+
+def make_redis(
+    url: str, timeout_seconds: float | None = None, breaker_reset_seconds: float | None = None
+) -> redis.Redis:
+    """A client that fails fast (short timeouts, no retry, a circuit breaker)."""
+    settings = get_settings()
+    timeout = settings.redis_timeout_seconds if timeout_seconds is None else timeout_seconds
+    client = cast(
+        GuardedRedis,
+        GuardedRedis.from_url(
+            url, socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), retries=0)
+        ),
     )
+    reset = (
+        settings.dependency_breaker_reset_seconds if breaker_reset_seconds is None else breaker_reset_seconds
+    )
+    client.breaker = CircuitBreaker(
+        f"Redis at {client.connection_pool.connection_kwargs.get('host')}", reset_seconds=reset
+    )
+    return client
 
 
 @lru_cache

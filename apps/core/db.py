@@ -15,8 +15,11 @@ from apps.core.settings import get_settings
 
 @lru_cache
 def get_engine() -> Engine:
+    settings = get_settings()
     return create_engine(
-        get_settings().database_url,
+        settings.database_url,
+        # An unreachable server fails the request within seconds: a 503 with Retry-After (core/errors.py).
+        connect_args={"connect_timeout": settings.database_connect_timeout_seconds},
         # As many connections as request threads (anyio's default limit is 40), and a short wait when they are
         # all busy: the caller gets a 503 to retry instead of a request hanging for half a minute.
         pool_size=20,

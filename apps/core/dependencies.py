@@ -1,9 +1,81 @@
+"""Shared request dependencies, among them the one place that decides who the caller is (`CurrentUser`)."""
+
 from __future__ import annotations
 
+import hmac
+import logging
 from typing import Annotated
 
-from fastapi import Depends
+import redis
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from apps.core.access_tokens import (
+    ACCESS_COOKIE,
+    CSRF_COOKIE,
+    CSRF_HEADER,
+    InvalidToken,
+    Principal,
+    csrf_hash,
+    is_revoked,
+    key_ring,
+    verify_access_token,
+)
+from apps.core.cache import get_redis
 from apps.core.settings import Settings, get_settings
 
+logger = logging.getLogger(__name__)
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+RedisDep = Annotated[redis.Redis, Depends(get_redis)]
+
+bearer_scheme = HTTPBearer(auto_error=False)
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _unauthorized(reason: str) -> HTTPException:
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=reason, headers={"WWW-Authenticate": "Bearer"})
+
+
+def check_csrf(request: Request, expected_hash: str | None) -> None:
+    """Double-submit: a cookie-authenticated write must echo the CSRF cookie in a header, and when the session
+    is bound to a CSRF token (`expected_hash`, from the access token) it must be that token."""
+    header = request.headers.get(CSRF_HEADER, "")
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    if not header or not hmac.compare_digest(header, cookie):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=f"missing or wrong {CSRF_HEADER} header")
+    if expected_hash is not None and not hmac.compare_digest(csrf_hash(header), expected_hash):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=f"the {CSRF_HEADER} is not this session's")
+
+
+def get_current_user(
+    request: Request,
+    settings: SettingsDep,
+    redis_client: RedisDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> Principal:
+    """A bearer token (API clients) or the session cookie (browsers, with CSRF checks on writes)."""
+    token = credentials.credentials if credentials is not None else request.cookies.get(ACCESS_COOKIE)
+    if not token:
+        raise _unauthorized("missing bearer token or session cookie")
+    try:
+        principal = verify_access_token(token, key_ring(settings), settings.token_issuer)
+    except InvalidToken as error:
+        raise _unauthorized(str(error)) from error
+    if credentials is None and request.method not in SAFE_METHODS:
+        check_csrf(request, principal.csrf_hash)
+    try:
+        revoked = is_revoked(redis_client, principal)
+    except redis.RedisError as error:
+        logger.error("cannot check token revocation, refusing the request: %s", error)
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            detail="cannot verify the session right now; retry shortly",
+            headers={"Retry-After": "1"},
+        ) from error
+    if revoked:
+        raise _unauthorized("token revoked")
+    return principal
+
+
+CurrentUser = Annotated[Principal, Depends(get_current_user)]

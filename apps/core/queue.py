@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from amqp.exceptions import AMQPError
 from celery import Celery
 from kombu import Connection, Exchange, Queue
+from kombu.exceptions import OperationalError
 
+from apps.core.circuit import CircuitBreaker
 from apps.core.queue_table import DELIVERY_LIMIT, TASK_QUEUES, WORK_QUEUE_NAMES, QueueName
 from apps.core.settings import Settings, get_settings
 
@@ -51,7 +54,7 @@ def declare_topology(connection: Connection) -> None:
 
 
 def create_celery(settings: Settings) -> Celery:
-    app = Celery("eco2", broker=settings.broker_url, include=["apps.waste.tasks"])
+    app = Celery("eco2", broker=settings.broker_url, include=["apps.waste.tasks", "apps.users.tasks"])
     app.conf.update(
         task_queues=WORK_QUEUES,
         task_default_queue=QueueName.DEFAULT.value,
@@ -71,7 +74,8 @@ def create_celery(settings: Settings) -> Celery:
         worker_detect_quorum_queues=True,
         worker_hijack_root_logger=False,
         broker_transport_options={"confirm_publish": True},
-        broker_connection_timeout=3,
+        # Connect and handshake within this; a publish waits at most this for its confirm.
+        broker_connection_timeout=settings.broker_timeout_seconds,
         broker_connection_retry_on_startup=True,
         broker_heartbeat=30,
     )
@@ -79,14 +83,37 @@ def create_celery(settings: Settings) -> Celery:
 
 
 celery_app = create_celery(get_settings())
+# One failed publish opens the circuit: for a while publishes fail at once and the sweeper delivers later.
+broker_breaker = CircuitBreaker(
+    "RabbitMQ", failure_threshold=1, reset_seconds=get_settings().dependency_breaker_reset_seconds
+)
 
 
 def publish_options(queue: QueueName) -> dict[str, Any]:
-    """apply_async options: route to `queue`, and fail fast when the broker is unreachable."""
+    """apply_async options: route to `queue`, and fail fast when the broker is unreachable (one reconnect,
+    each step bounded by the broker timeout)."""
+    timeout = get_settings().broker_timeout_seconds
     return {
         "queue": queue.value,
         "exchange": TASK_EXCHANGE.name,
         "routing_key": queue.value,
+        "timeout": timeout,
+        "confirm_timeout": timeout,
         "retry": True,
-        "retry_policy": {"max_retries": 1, "interval_start": 0.2, "interval_step": 0.2, "interval_max": 0.5},
+        "retry_policy": {"max_retries": 1, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.1},
     }
+
+
+def publish_task(task_name: str, args: list[Any], queue: QueueName) -> None:
+    """Publish by task name with a publisher confirm; OperationalError when the broker is unreachable or
+    its circuit is open (then no time is spent trying)."""
+    if not broker_breaker.allow():
+        raise OperationalError("RabbitMQ circuit open")
+    try:
+        celery_app.send_task(task_name, args=args, **publish_options(queue))
+    except (OperationalError, OSError, AMQPError) as error:  # a confirm timeout surfaces as socket.timeout
+        broker_breaker.record_failure()
+        if isinstance(error, OperationalError):
+            raise
+        raise OperationalError(f"publish failed: {type(error).__name__}") from error
+    broker_breaker.record_success()

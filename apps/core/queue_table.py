@@ -28,6 +28,9 @@ ANALYSIS_TASK_BY_QUEUE = {
 TASK_QUEUES = {
     **{task: queue for queue, task in ANALYSIS_TASK_BY_QUEUE.items()},
     "waste.sweep_stuck_jobs": QueueName.LOW_PRIORITY,
+    "users.purge_account": QueueName.LOW_PRIORITY,
+    "users.sweep_deleted_accounts": QueueName.LOW_PRIORITY,
+    "waste.cleanup_expired_uploads": QueueName.LOW_PRIORITY,
 }
 WORK_QUEUE_NAMES = tuple(name for name in QueueName if name is not QueueName.DEAD_LETTER)
 """Queues that Celery workers consume with ``-Q``; ``dead_letter`` is drained by a consumer bootstep."""

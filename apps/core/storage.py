@@ -93,6 +93,23 @@ def read_object(client: Any, bucket: str, key: str) -> bytes:
     return data
 
 
+def delete_objects(client: Any, bucket: str, keys: list[str]) -> list[str]:
+    """Delete the keys, 1000 per request as S3 allows (a missing key counts as deleted); return the failed."""
+    failed: list[str] = []
+    for start in range(0, len(keys), 1000):
+        batch = [{"Key": key} for key in keys[start : start + 1000]]
+        response = client.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
+        failed += [error["Key"] for error in response.get("Errors", [])]
+    return failed
+
+
+def delete_all_objects(client: Any, bucket: str, keys: list[str]) -> None:
+    """Delete the keys or raise: for purges that must not report success while an object remains."""
+    failed = delete_objects(client, bucket, keys)
+    if failed:
+        raise RuntimeError(f"could not delete {len(failed)} object(s), e.g. {failed[0]!r}")
+
+
 def presign_get(client: Any, bucket: str, key: str, ttl_seconds: int) -> str:
     url: str = client.generate_presigned_url(
         "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=ttl_seconds
@@ -119,3 +136,10 @@ def ensure_bucket(client: Any, bucket: str, region: str, allowed_origins: list[s
             ]
         },
     )
+
+
+def list_keys(client: Any, bucket: str, prefix: str) -> list[str]:
+    keys: list[str] = []
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        keys += [item["Key"] for item in page.get("Contents", [])]
+    return keys

@@ -8,6 +8,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 
+from apps.core.errors import error_responses
+from apps.core.request_rate import search_rate_limit
 from apps.locations.hours import SEOUL
 from apps.locations.kakao import KakaoLocalClient, KakaoLocalError, KakaoPlace, keyword_for_category
 from apps.locations.schemas import (
@@ -48,7 +50,12 @@ def get_kakao_client(
     )
 
 
-@router.get("/nearby", response_model=NearbyResponse)
+@router.get(
+    "/nearby",
+    response_model=NearbyResponse,
+    dependencies=[Depends(search_rate_limit)],
+    responses=error_responses(429),
+)
 async def nearby(
     query: Annotated[NearbyQuery, Query()],
     now: Annotated[datetime, Depends(seoul_now)],
@@ -92,7 +99,7 @@ def _merge(
     return sorted([*keco, *extra], key=lambda p: p.distance_m)[: query.limit]
 
 
-@router.get("/points/{point_id}", response_model=PointDetail)
+@router.get("/points/{point_id}", response_model=PointDetail, responses=error_responses(404))
 def point_detail(point_id: str, now: Annotated[datetime, Depends(seoul_now)]) -> PointDetail:
     """One KECO collection point with its full weekly hours. Kakao places are not stored (404)."""
     point = get_index().get(point_id)

@@ -16,8 +16,21 @@ WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 class NearbyQuery(BaseModel):
-    lat: float = Field(ge=-90.0, le=90.0, allow_inf_nan=False, description="latitude (WGS84)")
-    lng: float = Field(ge=-180.0, le=180.0, allow_inf_nan=False, description="longitude (WGS84)")
+    # The OpenAPI declares South Korea's bounding box, the only area served; the check below explains it.
+    lat: float = Field(
+        ge=-90.0,
+        le=90.0,
+        allow_inf_nan=False,
+        description="latitude (WGS84)",
+        json_schema_extra={"minimum": KOREA_LAT_RANGE[0], "maximum": KOREA_LAT_RANGE[1]},
+    )
+    lng: float = Field(
+        ge=-180.0,
+        le=180.0,
+        allow_inf_nan=False,
+        description="longitude (WGS84)",
+        json_schema_extra={"minimum": KOREA_LNG_RANGE[0], "maximum": KOREA_LNG_RANGE[1]},
+    )
     radius_m: int = Field(default=2000, ge=100, le=20_000, description="search radius in metres")
     category: str | None = Field(default=None, description="taxonomy category key: recyclable/paper_pack")
     limit: int = Field(default=5, ge=1, le=20)

@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
+import apps.auth.models
 import apps.users.models
 import apps.waste.models  # noqa: F401  (registers tables on SQLModel.metadata)
 from apps.core.settings import get_settings

@@ -13,9 +13,11 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel
 
+from apps.core.errors import error_responses
+from apps.core.request_rate import search_rate_limit
 from apps.recycling.loading import DATA_DIR
 from apps.recycling.matching import normalize
 from apps.recycling.rules import get_knowledge_base
@@ -94,6 +96,8 @@ def get_category(key: str, request: Request, response: Response) -> BaseModel | 
 @router.get(
     "/items/search",
     response_model=ItemSearchResponse,
+    dependencies=[Depends(search_rate_limit)],
+    responses=error_responses(429),
     summary="Find items by name (Korean, partial, spelling-tolerant)",
 )
 def search(

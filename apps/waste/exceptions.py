@@ -1,17 +1,13 @@
-"""Domain errors of the scan flow; the router maps each to one HTTP status with a clear message."""
+"""Domain errors of the scan flow: each is one HTTP status with a clear message (rendered by the one
+`Eco2Error` handler of apps/core/errors.py)."""
 
 from __future__ import annotations
 
-from fastapi import Request
-from fastapi.responses import JSONResponse
+from apps.core.errors import Eco2Error
 
 
-class ScanError(Exception):
+class ScanError(Eco2Error):
     status_code = 400
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
 
 
 class UploadNotFound(ScanError):
@@ -48,6 +44,10 @@ class JobNotFound(ScanError):
     status_code = 404
 
 
-async def scan_error_handler(_: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, ScanError)
-    return JSONResponse(status_code=error.status_code, content={"detail": error.detail})
+class TooManyPendingUploads(ScanError):
+    """The user holds the maximum of reserved, unused uploads; one frees up when it is used or expires."""
+
+    status_code = 429
+
+    def __init__(self, detail: str, retry_after_seconds: int) -> None:
+        super().__init__(detail, {"Retry-After": str(max(1, retry_after_seconds))})

@@ -5,16 +5,23 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 from sqlmodel import Session
 from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
 from apps.core.db import SessionDep, get_engine
 from apps.core.dependencies import SettingsDep
+from apps.core.errors import error_responses
 from apps.users.dependencies import CurrentUser
 from apps.waste import service
-from apps.waste.dependencies import FinishedJobCacheDep, IdempotencyKey, S3Dep
+from apps.waste.dependencies import (
+    FinishedJobCacheDep,
+    IdempotencyKey,
+    S3Dep,
+    limit_analyses,
+    limit_uploads,
+)
 from apps.waste.models import AnalysisJob, JobStatus
 from apps.waste.schemas import (
     AnalysisAccepted,
@@ -31,7 +38,13 @@ STREAM_POLL_SECONDS = 0.25
 STREAM_TIMEOUT_SECONDS = 120.0
 
 
-@router.post("/uploads", response_model=UploadCreated, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/uploads",
+    response_model=UploadCreated,
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[Depends(limit_uploads)],
+    responses=error_responses(413, 429),
+)
 def create_upload(
     body: UploadCreate, user: CurrentUser, session: SessionDep, s3: S3Dep, settings: SettingsDep
 ) -> UploadCreated:
@@ -51,7 +64,13 @@ def _poll_url(request: Request, job_id: uuid.UUID) -> str:
     return str(request.url_for("read_analysis", job_id=job_id).path)
 
 
-@router.post("/analyses", response_model=AnalysisAccepted, status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    "/analyses",
+    response_model=AnalysisAccepted,
+    status_code=status.HTTP_202_ACCEPTED,
+    dependencies=[Depends(limit_analyses)],
+    responses=error_responses(404, 409, 410, 413, 429),
+)
 def create_analysis(
     body: AnalysisCreate,
     request: Request,
@@ -83,10 +102,13 @@ def _read(job: AnalysisJob) -> AnalysisRead:
     )
 
 
-@router.get("/analyses/{job_id}", response_model=AnalysisRead, name="read_analysis")
+@router.get(
+    "/analyses/{job_id}", response_model=AnalysisRead, name="read_analysis", responses=error_responses(404)
+)
 def read_analysis(
     job_id: uuid.UUID, user: CurrentUser, session: SessionDep, cache: FinishedJobCacheDep
 ) -> AnalysisRead:
+    """A poll: the token and one primary-key read (or the cache, once the job is final)."""
     cached = cache.get(job_id, user.id)
     if cached is not None:
         return cached
@@ -95,7 +117,7 @@ def read_analysis(
     return job
 
 
-@router.get("/analyses/{job_id}/events", name="stream_analysis")
+@router.get("/analyses/{job_id}/events", name="stream_analysis", responses=error_responses(404))
 async def stream_analysis(job_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> EventSourceResponse:
     """Server-sent events: one `status` event per state change, the last one carrying the result."""
     service.get_job(session, user.id, job_id)  # 404 before the stream starts

@@ -4,9 +4,10 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
 
 from apps.core.images import EXTENSION_BY_CONTENT_TYPE
+from apps.core.request_limits import NO_NUL_PATTERN
 from apps.waste.analysis.types import Answer
 from apps.waste.models import JobStatus
 
@@ -18,7 +19,8 @@ class UploadCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     content_type: ImageContentType
-    size_bytes: int | None = Field(
+    # Strict: JSON `true` is not the number 1.
+    size_bytes: StrictInt | None = Field(
         default=None, gt=0, description="optional; checked against the limit early"
     )
 
@@ -38,9 +40,11 @@ class AnalysisCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     upload_id: uuid.UUID
-    hint: str | None = Field(default=None, max_length=200, description="free text, e.g. '우유팩'")
-    latitude: float | None = Field(default=None, ge=-90, le=90)
-    longitude: float | None = Field(default=None, ge=-180, le=180)
+    hint: str | None = Field(
+        default=None, max_length=200, pattern=NO_NUL_PATTERN, description="free text, e.g. '우유팩'"
+    )
+    latitude: StrictFloat | None = Field(default=None, ge=-90, le=90)
+    longitude: StrictFloat | None = Field(default=None, ge=-180, le=180)
 
 
 class AnalysisAccepted(BaseModel):

@@ -9,15 +9,30 @@ from datetime import timedelta
 from typing import Any
 
 from kombu.exceptions import OperationalError
-from sqlalchemy import update
+from sqlalchemy import delete, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from apps.core.images import EXTENSION_BY_CONTENT_TYPE, InvalidImage, decode_image
-from apps.core.queue import celery_app, publish_options
+from apps.core.errors import ServiceUnavailable
+from apps.core.images import (
+    EXTENSION_BY_CONTENT_TYPE,
+    DecoderBusy,
+    InvalidImage,
+    process_decode_budget,
+    verify_image,
+)
+from apps.core.queue import publish_task
 from apps.core.queue_table import ANALYSIS_TASK_BY_QUEUE, QueueName
 from apps.core.settings import Settings
-from apps.core.storage import ObjectMissing, PresignedUpload, head_object, presign_upload, read_object
+from apps.core.storage import (
+    ObjectMissing,
+    PresignedUpload,
+    delete_all_objects,
+    delete_objects,
+    head_object,
+    presign_upload,
+    read_object,
+)
 from apps.core.time import utcnow
 from apps.waste import exceptions as errors
 from apps.waste.jobs import mark_published
@@ -29,6 +44,8 @@ logger = logging.getLogger(__name__)
 
 # How long after its URL expires an upload may still be submitted for analysis.
 UPLOAD_CLAIM_WINDOW = timedelta(minutes=15)
+EXPIRED_UPLOADS_BATCH = 500
+DECODER_BUSY_RETRY_AFTER_SECONDS = 2
 
 
 @dataclass(frozen=True)
@@ -55,6 +72,7 @@ def create_upload(
         raise errors.UploadTooLarge(
             f"the photo is {size_bytes} bytes; the limit is {settings.upload_max_bytes}"
         )
+    _check_pending_uploads(session, settings, user_id)
     upload_id = uuid.uuid4()
     key = f"scans/{user_id}/{upload_id}.{EXTENSION_BY_CONTENT_TYPE[content_type]}"
     presigned = presign_upload(
@@ -71,6 +89,49 @@ def create_upload(
     session.add(upload)
     session.commit()
     return NewUpload(upload=upload, presigned=presigned)
+
+
+def _check_pending_uploads(session: Session, settings: Settings, user_id: uuid.UUID) -> None:
+    """At most `pending_uploads_max` reserved, unused, unexpired uploads per user (concurrent reservations
+    may overshoot by the few in flight; the rate limit bounds those)."""
+    now = utcnow()
+    pending, first_expiry = session.execute(
+        select(func.count(), func.min(col(Upload.expires_at))).where(
+            col(Upload.user_id) == user_id,
+            col(Upload.status) == UploadStatus.PENDING.value,
+            col(Upload.expires_at) > now,
+        )
+    ).one()
+    if pending >= settings.pending_uploads_max:
+        session.rollback()
+        raise errors.TooManyPendingUploads(
+            f"{pending} uploads are reserved and unused; use one or wait until one expires",
+            retry_after_seconds=int((first_expiry - now).total_seconds()) + 1,
+        )
+
+
+def delete_expired_uploads(session: Session, s3: Any, settings: Settings) -> int:
+    """Delete a batch of expired, never-used upload reservations and their objects (objects first: a failed
+    deletion keeps the row, so the next run retries). Returns how many were deleted."""
+    expired = list(
+        session.exec(
+            select(Upload)
+            .where(col(Upload.status) == UploadStatus.PENDING.value, col(Upload.expires_at) < utcnow())
+            .order_by(col(Upload.expires_at))
+            .limit(EXPIRED_UPLOADS_BATCH)
+        )
+    )
+    session.commit()
+    failed = set(delete_objects(s3, settings.s3_bucket, [upload.object_key for upload in expired]))
+    done = [upload.id for upload in expired if upload.object_key not in failed]
+    if failed:
+        logger.warning("could not delete %d expired upload objects; retrying next run", len(failed))
+    if done:
+        session.execute(
+            delete(Upload).where(col(Upload.id).in_(done), col(Upload.status) == UploadStatus.PENDING.value)
+        )
+        session.commit()
+    return len(done)
 
 
 def _existing_submission(
@@ -115,10 +176,15 @@ def verify_upload(
             f"the stored photo has content type {stored.content_type!r}, not {upload.content_type!r}"
         )
     data = read_object(s3, settings.s3_bucket, upload.object_key)
+    budget = process_decode_budget(settings.image_decode_memory_bytes)
     try:
-        decode_image(data, upload.content_type, settings.image_max_pixels)
+        verify_image(
+            data, upload.content_type, settings.image_max_pixels, budget, settings.image_decode_wait_seconds
+        )
     except InvalidImage as error:
         raise errors.UploadRejected(str(error)) from error
+    except DecoderBusy as error:
+        raise ServiceUnavailable(str(error), DECODER_BUSY_RETRY_AFTER_SECONDS) from error
     return upload
 
 
@@ -188,7 +254,7 @@ def publish(session: Session, job: AnalysisJob) -> bool:
 
 def enqueue_analysis(job_id: uuid.UUID, queue: QueueName) -> None:
     """Publish by task name (with publisher confirms) so the API never imports the worker's code."""
-    celery_app.send_task(ANALYSIS_TASK_BY_QUEUE[queue], args=[str(job_id)], **publish_options(queue))
+    publish_task(ANALYSIS_TASK_BY_QUEUE[queue], [str(job_id)], queue)
 
 
 def get_job(session: Session, user_id: uuid.UUID, job_id: uuid.UUID) -> AnalysisJob:
@@ -199,3 +265,16 @@ def get_job(session: Session, user_id: uuid.UUID, job_id: uuid.UUID) -> Analysis
     if job is None or job.user_id != user_id:
         raise errors.JobNotFound("no such analysis job")
     return job
+
+
+def delete_user_scans(session: Session, s3: Any, bucket: str, user_id: uuid.UUID) -> int:
+    """Account deletion: the user's photos, then their uploads, jobs and job events. Storage goes first, so a
+    failure leaves the rows for the retry; running it again is harmless. Returns the photos deleted."""
+    keys = list(session.exec(select(Upload.object_key).where(col(Upload.user_id) == user_id)).all())
+    delete_all_objects(s3, bucket, keys)
+    jobs_of_user = select(AnalysisJob.id).where(col(AnalysisJob.user_id) == user_id)
+    session.execute(delete(JobEvent).where(col(JobEvent.job_id).in_(jobs_of_user)))
+    session.execute(delete(AnalysisJob).where(col(AnalysisJob.user_id) == user_id))
+    session.execute(delete(Upload).where(col(Upload.user_id) == user_id))
+    session.commit()
+    return len(keys)

@@ -23,7 +23,7 @@ from apps.waste.analysis.openai_vision import OpenAIVisionAnalyzer
 from apps.waste.analysis.types import Analyzer
 from apps.waste.models import AnalysisJob, Upload
 from apps.waste.pipeline import Coach, FallbackAnalyzer, answer_for, classify, embedded_analyzer, load_image
-from apps.waste.service import publish
+from apps.waste.service import delete_expired_uploads, publish
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +103,16 @@ def sweep_stuck_jobs(older_than_seconds: float | None = None) -> int:
     if republished:
         logger.info("re-published %d stuck jobs", republished)
     return republished
+
+
+@celery_app.task(name="waste.cleanup_expired_uploads")
+def cleanup_expired_uploads() -> int:
+    """Delete expired upload reservations that were never used, and their objects, a batch per run."""
+    with Session(get_engine(), expire_on_commit=False) as session:
+        deleted = delete_expired_uploads(session, get_s3_client(), get_settings())
+    if deleted:
+        logger.info("deleted %d expired, unused uploads", deleted)
+    return deleted
 
 
 def redrive_dead_jobs(job_ids: list[uuid.UUID] | None = None) -> list[uuid.UUID]:

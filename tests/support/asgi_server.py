@@ -12,7 +12,8 @@ from typing import Any, Literal
 class ThreadedServer:
     """A context manager: the app answers at `url` inside the block and is shut down after it.
 
-    The socket is bound before the server starts, so the port is known and cannot be taken meanwhile.
+    The socket is bound before the server starts, so the port is known and cannot be taken meanwhile. A fixed
+    `port` serves a URL that settings were given before the server existed.
     """
 
     def __init__(
@@ -22,12 +23,13 @@ class ThreadedServer:
         lifespan: Literal["auto", "on", "off"] = "auto",
         name: str = "asgi-server",
         start_timeout: float = 15.0,
+        port: int = 0,
     ) -> None:
         import uvicorn
 
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._socket.bind(("127.0.0.1", 0))
+        self._socket.bind(("127.0.0.1", port))
         self.port: int = self._socket.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(app, log_level="warning", lifespan=lifespan, timeout_graceful_shutdown=1)

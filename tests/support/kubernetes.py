@@ -20,7 +20,7 @@ POD_SPEC_KINDS = {"Deployment", "StatefulSet", "Job"}
 
 
 def kubernetes_objects(resources: Iterable[CapturedResource]) -> list[CapturedResource]:
-    """Every Kubernetes object: not the provider, nor a Helm release (a release has no manifest of its own)."""
+    """Every Kubernetes object: not the provider, nor a Helm release (it has no manifest of its own)."""
     return [r for r in resources if r.custom and r.type_.startswith(K8S_PREFIX) and "kind" in r.inputs]
 
 

@@ -10,6 +10,7 @@ import os
 import secrets
 
 from tests.support import provisioning
+from tests.support.identity import provider_environment
 from tests.support.provisioning import free_port
 from tests.support.tcp_proxy import TcpProxy
 
@@ -29,11 +30,14 @@ TEST_ENVIRONMENT = {
     "ECO2_REDIS_URL": "redis://127.0.0.1:6379/15",
     "ECO2_S3_ENDPOINT_URL": f"http://127.0.0.1:{S3_PORT}",
     "ECO2_S3_BUCKET": "eco2-test-images",
-    "ECO2_TOKEN_SECRET": secrets.token_urlsafe(32),
     "ECO2_OPENAI_API_KEY": "",
     "ECO2_ANALYZER": "embedded",
     "ECO2_S3_ACCESS_KEY_ID": "local",
     "ECO2_S3_SECRET_ACCESS_KEY": "local-secret",
+    **provider_environment(),
+    # Rate limits keyed by this run: test runs share one Redis and every request comes from 127.0.0.1.
+    "ECO2_RATE_LIMIT_NAMESPACE": f"eco2-test-{RUN_ID}",
+    "ECO2_RATE_LIMIT_IP_FACTOR": "1000",
 }
 
 

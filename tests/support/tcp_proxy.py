@@ -1,4 +1,5 @@
-"""A TCP forwarder that a test can cut and restore, to make a real server unreachable on demand."""
+"""A TCP forwarder that a test can cut and restore, to make a real server unreachable on demand, or
+black-hole: connections are still accepted but nothing is forwarded or answered (a dead host)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ class TcpProxy:
         self._listener: socket.socket | None = None
         self._connections: list[socket.socket] = []
         self._lock = threading.Lock()
+        self._black_holed = threading.Event()
 
     def start(self) -> None:
         listener = socket.create_server(("127.0.0.1", self.port), reuse_port=False)
@@ -38,23 +40,41 @@ class TcpProxy:
                 connection.close()
             self._connections.clear()
 
+    def black_hole(self) -> None:
+        """Swallow everything from now on: open connections go silent, new ones are accepted and ignored."""
+        self._black_holed.set()
+
+    def restore(self) -> None:
+        """End the black hole: drop the connections it swallowed (clients reconnect) and forward again."""
+        with self._lock:
+            for connection in self._connections:
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
+                connection.close()
+            self._connections.clear()
+        self._black_holed.clear()
+
     def _accept(self, listener: socket.socket) -> None:
         while True:
             try:
                 client, _ = listener.accept()
             except OSError:
                 return
+            if self._black_holed.is_set():
+                with self._lock:
+                    self._connections.append(client)  # held open, never answered
+                continue
             upstream = socket.create_connection(self.target)
             with self._lock:
                 self._connections += [client, upstream]
             for source, sink in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
 
-    @staticmethod
-    def _pump(source: socket.socket, sink: socket.socket) -> None:
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
         try:
             while data := source.recv(65536):
-                sink.sendall(data)
+                if not self._black_holed.is_set():
+                    sink.sendall(data)
         except OSError:
             pass
         finally:

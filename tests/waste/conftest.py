@@ -1,5 +1,5 @@
-"""Scan-flow fixtures: real PostgreSQL (fresh, migrated database), RabbitMQ (fresh vhost), embedded S3,
-the gateway served by uvicorn on a real port, and Celery workers as real processes."""
+"""Scan-flow fixtures: a signed-in user, photos, and Celery workers as real processes (the stack itself:
+tests/support/stack_fixtures.py)."""
 
 from __future__ import annotations
 
@@ -14,70 +14,18 @@ from typing import Any
 
 import httpx
 import pytest
-from moto.server import ThreadedMotoServer
 from PIL import Image
 
 from tests.support import services
-from tests.support.asgi_server import ThreadedServer
+from tests.support.identity import sign_in
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_PHOTO = REPO_ROOT / "apps" / "samples" / "pet-bottle.jpg"
 
 
-@pytest.fixture(scope="session")
-def database() -> Iterator[str]:
-    from apps.core.migrate import upgrade
-    from apps.core.settings import get_settings
-
-    services.create_database()
-    upgrade(get_settings().database_url)
-    yield get_settings().database_url
-    from apps.core.db import get_engine
-
-    get_engine().dispose()
-    services.drop_database()
-
-
-@pytest.fixture(scope="session")
-def vhost() -> Iterator[str]:
-    services.create_vhost()
-    services.BROKER_PROXY.start()
-    yield services.VHOST
-    services.BROKER_PROXY.cut()
-    services.delete_vhost()
-
-
-@pytest.fixture(scope="session")
-def s3() -> Iterator[Any]:
-    from apps.core.settings import get_settings
-    from apps.core.storage import ensure_bucket, get_s3_client
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=services.S3_PORT, verbose=False)
-    server.start()
-    settings = get_settings()
-    client = get_s3_client()
-    ensure_bucket(client, settings.s3_bucket, settings.s3_region, ["http://localhost:5173"])
-    yield client
-    server.stop()
-
-
-@pytest.fixture(scope="session")
-def api(database: str, vhost: str, s3: Any) -> Iterator[httpx.Client]:
-    from apps.main import create_gateway
-
-    with (
-        ThreadedServer(create_gateway(), name="eco2-gateway") as server,
-        httpx.Client(base_url=server.url, timeout=30) as client,
-    ):
-        yield client
-
-
 @pytest.fixture
 def user_token(api: httpx.Client) -> str:
-    response = api.post("/api/v1/auth/dev-token", json={"display_name": "tester"})
-    assert response.status_code == 201, response.text
-    token: str = response.json()["access_token"]
-    return token
+    return sign_in(api).access_token
 
 
 @pytest.fixture

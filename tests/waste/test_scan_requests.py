@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 from apps.core.db import get_engine
 from apps.core.settings import get_settings
 from apps.waste.models import AnalysisJob, Upload, UploadStatus
+from tests.support.identity import sign_in
 from tests.waste.conftest import image_bytes, upload_photo
 
 
@@ -97,7 +98,7 @@ def test_unknown_and_foreign_uploads_are_not_found(
 ) -> None:
     assert analyses(api, auth, str(uuid.uuid4())).status_code == 404
     upload_id = upload_photo(api, auth, image_bytes())
-    other = api.post("/api/v1/auth/dev-token", json={"display_name": "someone else"}).json()["access_token"]
+    other = sign_in(api, "someone else").access_token
     response = analyses(api, {"Authorization": f"Bearer {other}"}, upload_id)
     assert response.status_code == 404
     assert upload_state(upload_id) == (UploadStatus.PENDING, 0)
@@ -208,7 +209,7 @@ def test_jobs_are_private_and_unknown_jobs_are_not_found(api: httpx.Client, auth
     mine = api.get(f"/api/v1/waste/analyses/{job_id}", headers=auth)
     assert mine.status_code == 200 and mine.json()["status"] in {"queued", "running", "succeeded"}
 
-    other = api.post("/api/v1/auth/dev-token", json={"display_name": "nosy"}).json()["access_token"]
+    other = sign_in(api, "nosy").access_token
     foreign = api.get(f"/api/v1/waste/analyses/{job_id}", headers={"Authorization": f"Bearer {other}"})
     assert foreign.status_code == 404
     assert api.get(f"/api/v1/waste/analyses/{uuid.uuid4()}", headers=auth).status_code == 404

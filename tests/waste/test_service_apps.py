@@ -7,7 +7,6 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi.security import HTTPAuthorizationCredentials
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -18,7 +17,6 @@ from apps.core.settings import get_settings
 from apps.core.storage import get_s3_client
 from apps.core.storage import read_object as read_object_from_storage
 from apps.main import DOMAIN_ROUTERS, create_app, create_gateway
-from apps.users.dependencies import get_current_user
 from apps.waste import service
 from tests.waste.conftest import image_bytes, upload_photo
 
@@ -66,17 +64,6 @@ def test_an_exhausted_database_pool_is_a_503_to_retry() -> None:
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "1"
     assert "retry" in response.json()["detail"]
-
-
-def test_the_user_lookup_returns_its_connection_before_the_endpoint_runs(api: httpx.Client) -> None:
-    """Holding it while the endpoint waits for a worker thread can exhaust the pool under load: the scan API
-    benchmark found every thread waiting for a connection held by a request that waited for a thread."""
-    token = api.post("/api/v1/auth/dev-token", json={"display_name": "pool"}).json()["access_token"]
-    credentials = HTTPAuthorizationCredentials(scheme="Bearer", credentials=token)
-    with Session(get_engine(), expire_on_commit=False) as session:
-        user = get_current_user(session, get_settings(), credentials)
-        assert not session.in_transaction()
-        assert user.display_name == "pool"
 
 
 def test_upload_verification_holds_no_connection_during_storage_reads(

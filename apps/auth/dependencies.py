@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import logging
+import math
+from typing import Annotated
+
+import redis
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials
+
+from apps.auth.exceptions import RateLimited
+from apps.core.access_tokens import ACCESS_COOKIE, KeyRing, Principal, key_ring
+from apps.core.dependencies import RedisDep, SettingsDep, bearer_scheme, get_current_user
+from apps.core.rate_limit import RedisRateLimiter
+
+logger = logging.getLogger(__name__)
+
+
+def get_key_ring(settings: SettingsDep) -> KeyRing:
+    return key_ring(settings)
+
+
+KeyRingDep = Annotated[KeyRing, Depends(get_key_ring)]
+
+
+class AuthRateLimit:
+    """Per client IP and endpoint group, shared by every API process (GCRA in Redis). If Redis cannot answer,
+    the request goes through: refusing every sign-in during a Redis outage would be worse."""
+
+    def __init__(self, group: str) -> None:
+        self.group = group
+
+    def __call__(self, request: Request, settings: SettingsDep, redis_client: RedisDep) -> None:
+        client = request.client.host if request.client else "unknown"
+        limiter = RedisRateLimiter(
+            redis_client,
+            f"eco2:ratelimit:auth:{self.group}:{client}",
+            settings.auth_rate_limit_per_minute,
+            settings.auth_rate_limit_burst,
+        )
+        try:
+            wait = limiter.try_acquire()
+        except redis.RedisError as error:
+            logger.warning("auth rate limit unavailable, letting the request through: %s", error)
+            return
+        if wait > 0:
+            retry_after = max(1, math.ceil(wait))
+            raise RateLimited(f"too many {self.group} requests; retry in {retry_after} s", retry_after)
+
+
+SignInRateLimit = Depends(AuthRateLimit("sign-in"))
+CallbackRateLimit = Depends(AuthRateLimit("callback"))
+TokenRateLimit = Depends(AuthRateLimit("token"))
+
+
+def optional_user(
+    request: Request,
+    settings: SettingsDep,
+    redis_client: RedisDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> Principal | None:
+    """The signed-in caller if the request carries a token (checked as for CurrentUser); else None."""
+    if credentials is None and ACCESS_COOKIE not in request.cookies:
+        return None
+    return get_current_user(request, settings, redis_client, credentials)
+
+
+OptionalUser = Annotated[Principal | None, Depends(optional_user)]

@@ -1,0 +1,130 @@
+"""Memory of image verification under concurrent worst-case uploads (issue 10's goal: 16 at once keep the
+API under +512 MB RSS, while bombs and mismatches are still refused).
+
+    .venv/bin/python -m bench.image_memory [--concurrency 16]
+
+Each scenario runs in a fresh Python process: `concurrency` threads (as the API's request threads) call the
+API's verification (`apps.core.images.verify_image` with the process budget from the settings) on the same
+worst-case file at once, while a sampler reads the process' RSS every 5 ms. Prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+SCENARIOS = {
+    # name: (format, size, declared type)
+    "WebP 16383×2400 (the issue's bomb)": ("WEBP", (16383, 2400), "image/webp"),
+    "WebP 4000×3000 (largest common photo)": ("WEBP", (4000, 3000), "image/webp"),
+    "PNG 6000×6000 (36 Mpx)": ("PNG", (6000, 6000), "image/png"),
+    "HEIC 4000×3000": ("HEIF", (4000, 3000), "image/heic"),
+    "JPEG 6000×6000 declared PNG (mismatch)": ("JPEG", (6000, 6000), "image/png"),
+}
+SCRATCH = Path("/tmp/eco2-bench-image")
+
+
+def encode(fmt: str, size: tuple[int, int]) -> bytes:
+    import pillow_heif
+    from PIL import Image
+
+    pillow_heif.register_heif_opener()
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (40, 120, 200)).save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+def _rss() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def measure(declared: str, concurrency: int) -> dict[str, Any]:
+    """In the child process: verify SCRATCH from `concurrency` threads at once, sampling RSS."""
+    from apps.core.images import DecoderBusy, InvalidImage, process_decode_budget, verify_image
+    from apps.core.settings import get_settings
+
+    data = SCRATCH.read_bytes()
+    settings = get_settings()
+    budget = process_decode_budget(settings.image_decode_memory_bytes)
+    baseline, peak, stop = _rss(), [0], threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            peak[0] = max(peak[0], _rss())
+            time.sleep(0.005)
+
+    def verify(_: int) -> str:
+        try:
+            verify_image(
+                data, declared, settings.image_max_pixels, budget, settings.image_decode_wait_seconds
+            )
+        except InvalidImage as error:
+            return f"refused ({str(error)[:48]})"
+        except DecoderBusy:
+            return "busy (503)"
+        return "accepted"
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    started = time.monotonic()
+    with ThreadPoolExecutor(concurrency) as pool:
+        outcomes = list(pool.map(verify, range(concurrency)))
+    elapsed = time.monotonic() - started
+    stop.set()
+    sampler.join()
+    return {"growth": peak[0] - baseline, "elapsed": elapsed, "outcomes": outcomes, "bytes": len(data)}
+
+
+def scenario(name: str, concurrency: int) -> str:
+    fmt, size, declared = SCENARIOS[name]
+    SCRATCH.write_bytes(encode(fmt, size))  # encoded here: the source image must not inflate the child
+    child = [
+        sys.executable,
+        "-m",
+        "bench.image_memory",
+        "--child",
+        declared,
+        "--concurrency",
+        str(concurrency),
+    ]
+    completed = subprocess.run(child, capture_output=True, text=True, check=True)
+    result = json.loads(completed.stdout.strip().splitlines()[-1])
+    outcomes = "; ".join(f"{count}× {outcome}" for outcome, count in Counter(result["outcomes"]).items())
+    return (
+        f"| {name} | {result['bytes'] / 1024:.0f} KB | +{result['growth'] / 2**20:.0f} MB "
+        f"| {result['elapsed']:.1f} s | {outcomes} |"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.image_memory", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--child", metavar="DECLARED_TYPE", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(measure(args.child, args.concurrency)))
+        return 0
+    print(f"| upload ({args.concurrency} at once) | file | RSS peak | wall time | outcomes |")
+    print("|---|---|---|---|---|")
+    for name in SCENARIOS:
+        print(scenario(name, args.concurrency), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
