@@ -195,3 +195,13 @@ def test_effective_env_resolves_key_refs(rendered: list[Manifest]) -> None:
     }
     env = effective_env(container, rendered)
     assert env == {"A": "fixture-token-secret-of-at-least-32-characters", "B": "dev"}
+
+
+def test_the_plans_placeholder_signing_key_becomes_this_runs_key(rendered: list[Manifest]) -> None:
+    changed = copy.deepcopy(rendered)
+    secret = changed[[name_of(m) for m in changed].index("eco2-secrets")]
+    secret["stringData"] = {"ECO2_TOKEN_SIGNING_KEY": "-----BEGIN PRIVATE KEY-----\nplaceholder\n"}
+    machine = Machine(**{**MACHINE.__dict__, "token_signing_key": "PEM-A", "token_public_key": "PEM-B"})
+    local = {name_of(m): m for m in localize(changed, machine)}
+    assert local["eco2-secrets"]["stringData"] == {"ECO2_TOKEN_SIGNING_KEY": "PEM-A"}
+    assert localize(changed, MACHINE)[1]["stringData"] == secret["stringData"]  # no key given: kept

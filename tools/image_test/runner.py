@@ -24,6 +24,8 @@ from tools.image_test.substitute import Machine, localize
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_PHOTO = REPO_ROOT / "apps" / "samples" / "pet-bottle.jpg"
 REDIS_DATABASE = 14  # the test suite uses 15
+# The settings a token's claims depend on, taken from the waste API's environment when it sets them.
+TOKEN_SETTINGS = ("token_signing_key_id", "token_issuer", "access_token_ttl_seconds")
 SETTLE_SECONDS = 20.0  # a container without a probe (celery beat) must stay up this long
 
 
@@ -266,20 +268,25 @@ def _scan(manifests: Sequence[Manifest], machine: Machine) -> dict[str, Any]:
     from pydantic import SecretStr
     from sqlmodel import Session, create_engine
 
-    from apps.auth.tokens import issue_access_token
+    from apps.auth.tokens import start_session
     from apps.cli import ScanFailed, scan
+    from apps.core.access_tokens import key_ring
     from apps.core.settings import Settings
     from apps.users.service import create_user
 
     waste = next(m for m in manifests if is_api(m) and "waste" in _words(m))
     env = effective_env(waste["spec"]["template"]["spec"]["containers"][0], manifests)
+    overrides: dict[str, Any] = {
+        name: env[f"ECO2_{name.upper()}"] for name in TOKEN_SETTINGS if f"ECO2_{name.upper()}" in env
+    }
+    settings = Settings.model_validate(
+        {**overrides, "token_signing_key": SecretStr(machine.token_signing_key)}
+    )
     engine = create_engine(machine.database_url)
     with Session(engine) as session:
         user_id = create_user(session, "image-test").id
+        token = start_session(session, key_ring(settings), settings, user_id, browser=False).access_token
     engine.dispose()
-    token = issue_access_token(
-        user_id, Settings(_env_file=None, token_secret=SecretStr(env["ECO2_TOKEN_SECRET"]))
-    )
     (port,) = machine.ports[name_of(waste)].values()
     api = f"http://127.0.0.1:{port}"
     try:
@@ -329,6 +336,7 @@ def local_services(listeners: Sequence[tuple[str, int]]) -> Iterator[Machine]:
             redis_url=f"redis://127.0.0.1:6379/{REDIS_DATABASE}",
             s3_endpoint_url=f"http://127.0.0.1:{s3_port}",
             ports=_port_moves(listeners, ports),
+            **_signing_key(),
         )
         yield machine
     finally:
@@ -349,6 +357,21 @@ def init_bucket(machine: Machine, bucket: str) -> None:
             return
         time.sleep(0.5)
     raise ImageTestFailed(f"the embedded S3 server at {machine.s3_endpoint_url} did not come up")
+
+
+def _signing_key() -> dict[str, str]:
+    """A fresh Ed25519 key pair (PEM) for this run's tokens."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    key = ed25519.Ed25519PrivateKey.generate()
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return {"token_signing_key": private.decode(), "token_public_key": public.decode()}
 
 
 def _port_moves(listeners: Sequence[tuple[str, int]], ports: Sequence[int]) -> dict[str, dict[int, int]]:

@@ -20,7 +20,10 @@ resources and every other setting stay as rendered):
    private range). On the host network a container's port is simply the port its process listens on, and
    podman 4.3 refuses declared `ports` there ("PortMappings can only be used with Bridge"): probes that name
    a port get its number, then the `ports` lists are dropped.
-6. Kind: a Job becomes a Pod with the Job's pod template (podman 4.3 cannot play Jobs); its restartPolicy is
+6. Generated keys: ECO2_TOKEN_SIGNING_KEY (and its public half ECO2_TOKEN_PUBLIC_KEY, where a verify-only
+   service gets it) become a key made for this run, wherever they are defined. In AWS pulumi-tls generates
+   the key; the plan's mock engine renders a placeholder PEM in its place, which the services rightly refuse.
+7. Kind: a Job becomes a Pod with the Job's pod template (podman 4.3 cannot play Jobs); its restartPolicy is
    the template's own (Never or OnFailure).
 """
 
@@ -34,7 +37,6 @@ from typing import Any
 
 from tools.image_test.manifests import Manifest, containers, effective_env, name_of, pod_spec
 
-ADDRESS_SETTINGS = ("ECO2_DATABASE_URL", "ECO2_BROKER_URL", "ECO2_REDIS_URL")
 S3_BUCKET_SETTING = "ECO2_S3_BUCKET"
 S3_SETTINGS = ("ECO2_S3_ENDPOINT_URL", "ECO2_S3_ACCESS_KEY_ID", "ECO2_S3_SECRET_ACCESS_KEY")
 
@@ -49,15 +51,24 @@ class Machine:
     s3_endpoint_url: str
     s3_access_key_id: str = "local"
     s3_secret_access_key: str = "local-secret"  # noqa: S105 - the embedded server checks no signature
+    token_signing_key: str = ""  # PEM; empty: the rendered key is kept
+    token_public_key: str = ""
     ports: Mapping[str, Mapping[int, int]] = field(default_factory=dict)
     """Deployment name → {rendered containerPort: local port}."""
 
-    def addresses(self) -> dict[str, str]:
-        return {
+    def replaced(self) -> dict[str, str]:
+        """The settings replaced wherever the manifests define them (rules 1 and 6)."""
+        values = {
             "ECO2_DATABASE_URL": self.database_url,
             "ECO2_BROKER_URL": self.broker_url,
             "ECO2_REDIS_URL": self.redis_url,
         }
+        if self.token_signing_key:
+            values |= {
+                "ECO2_TOKEN_SIGNING_KEY": self.token_signing_key,
+                "ECO2_TOKEN_PUBLIC_KEY": self.token_public_key,
+            }
+        return values
 
     def s3(self) -> dict[str, str]:
         return {
@@ -79,10 +90,10 @@ def localize(manifests: Sequence[Manifest], machine: Machine) -> list[Manifest]:
         manifest = copy.deepcopy(original)
         kind = manifest["kind"]
         if kind == "ConfigMap":
-            _replace_values(manifest.get("data", {}), machine.addresses(), encode=False)
+            _replace_values(manifest.get("data", {}), machine.replaced(), encode=False)
         elif kind == "Secret":
-            _replace_values(manifest.get("stringData", {}), machine.addresses(), encode=False)
-            _replace_values(manifest.get("data", {}), machine.addresses(), encode=True)
+            _replace_values(manifest.get("stringData", {}), machine.replaced(), encode=False)
+            _replace_values(manifest.get("data", {}), machine.replaced(), encode=True)
         else:
             for container in containers(manifest):
                 _localize_container(container, machine, sources)
@@ -134,11 +145,11 @@ def _localize_container(
 ) -> None:
     declared = declared_settings(container, sources)
     env = container.get("env", [])
-    addresses = machine.addresses()
+    replaced = machine.replaced()
     for entry in env:
-        if entry["name"] in addresses:
+        if entry["name"] in replaced:
             entry.pop("valueFrom", None)
-            entry["value"] = addresses[entry["name"]]
+            entry["value"] = replaced[entry["name"]]
     if S3_BUCKET_SETTING in declared:
         env = [entry for entry in env if entry["name"] not in S3_SETTINGS]
         env += [{"name": name, "value": value} for name, value in machine.s3().items()]
