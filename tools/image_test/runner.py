@@ -291,8 +291,9 @@ def _scan(manifests: Sequence[Manifest], machine: Machine) -> dict[str, Any]:
     api = f"http://127.0.0.1:{port}"
     try:
         job = scan(api, SAMPLE_PHOTO, "라벨 있는 페트병", token, timeout=120)
-    except ScanFailed as error:
-        raise ImageTestFailed(f"the scan through the containers failed: {error}") from error
+    except (ScanFailed, ValueError) as error:  # ValueError: an answer that is not JSON
+        (container,) = waste["spec"]["template"]["spec"]["containers"]
+        raise _failure(waste, container, f"the scan through the containers failed: {error!r}") from error
     if job["status"] != "succeeded":
         raise ImageTestFailed(f"the scan ended {job['status']}: {job.get('error')}")
     return job
