@@ -27,7 +27,9 @@ def _serve(args: argparse.Namespace) -> int:
     from apps.main import DOMAIN_ROUTERS, create_app
 
     domains = list(DOMAIN_ROUTERS) if args.service == "all" else [args.service]
-    uvicorn.run(create_app(domains), host=args.host, port=args.port, log_level="info", proxy_headers=True)
+    # The app configures logging (JSON lines, one line per request): uvicorn configures none.
+    app = create_app(domains)
+    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False, proxy_headers=True)
     return 0
 
 

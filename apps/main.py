@@ -22,10 +22,13 @@ from apps.core.access_tokens import key_ring
 from apps.core.db import get_engine
 from apps.core.errors import document_common_errors, install_error_handlers
 from apps.core.http_headers import SecurityHeadersMiddleware
+from apps.core.observability import http as observability
+from apps.core.observability.logging import configure_logging
 from apps.core.queue import celery_app, declare_topology
 from apps.core.redaction import install_log_redaction
 from apps.core.request_limits import RequestLimitsMiddleware
 from apps.core.settings import Settings, get_settings
+from apps.waste.metrics import QueuedJobsCollector
 
 logger = logging.getLogger(__name__)
 
@@ -100,6 +103,10 @@ def create_app(domains: Iterable[str]) -> FastAPI:
         module = importlib.import_module(DOMAIN_ROUTERS[domain])
         app.include_router(module.router, prefix=f"{API_PREFIX}/{domain}")
     app.add_exception_handler(IdentityError, identity_error_handler)
+    # Observability: JSON logs, request ids, HTTP metrics and /metrics (docs/observability.md).
+    configure_logging(settings)
+    queued_jobs = (lambda: [QueuedJobsCollector(get_engine())]) if "waste" in selected else tuple
+    observability.install(app, settings, queued_jobs)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

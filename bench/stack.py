@@ -187,13 +187,14 @@ class Stack:
         ready: Callable[[], bool],
         url: str | None = None,
         timeout: float = 90.0,
+        env: dict[str, str] | None = None,
     ) -> Service:
         log_path = self.log_dir / f"{name}.log"
         with log_path.open("ab") as log:  # a restarted service appends to its log
             process = subprocess.Popen(
                 command,
                 cwd=REPO_ROOT,
-                env={**os.environ, **self.environment},
+                env={**os.environ, **self.environment, **(env or {})},
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -216,13 +217,16 @@ class Stack:
         service.stop()
         self.services.remove(service)
 
-    def start_api(self, name: str, factory: str, processes: int, ready_path: str) -> Service:
-        """Serve an ASGI app factory with uvicorn, with the options every API process of a bench run gets."""
+    def start_api(
+        self, name: str, factory: str, processes: int, ready_path: str, env: dict[str, str] | None = None
+    ) -> Service:
+        """Serve an ASGI app factory with uvicorn, with the options every API process of a bench run gets
+        (and `env` on top of the stack's environment)."""
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         command = [sys.executable, "-m", "uvicorn", "--factory", factory, "--port", str(port)]
         command += [*UVICORN_OPTIONS, "--workers", str(processes)]
-        return self.start(name, command, ready=lambda: _answers(url + ready_path), url=url)
+        return self.start(name, command, ready=lambda: _answers(url + ready_path), url=url, env=env)
 
     def start_worker(self, concurrency: int) -> Service:
         """The real Celery worker (embedded classifier), as `scripts/up.sh` runs it, minus beat."""

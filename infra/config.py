@@ -45,10 +45,11 @@ PLAIN_KEYS = (
     "extraCorsOrigins",
     "imageRetentionDays",
     "bucketForceDestroy",
+    "workloads",
+    "signInClientIds",
     # monitoring (platform/eco2_platform/monitoring.py)
     "prometheusVolumeGiB",
     "prometheusRetentionDays",
-    "workloads",
 )
 """Every non-secret ``eco2:`` key the program reads."""
 SSH_PRIVATE_KEY = "sshPrivateKey"
@@ -99,14 +100,6 @@ class NodeSpec:
 
 
 @dataclass(frozen=True)
-class MonitoringConfig:
-    """kube-prometheus-stack sizing: Prometheus keeps ``retention_days`` of samples on a gp3 volume."""
-
-    prometheus_volume_gib: int
-    prometheus_retention_days: int
-
-
-@dataclass(frozen=True)
 class WorkloadSizing:
     """How big the cluster's workloads are (``eco2:workloads``): data volumes and replica counts."""
 
@@ -118,6 +111,14 @@ class WorkloadSizing:
     api_max_replicas: int
     worker_replicas: int
     """Replicas of each Celery worker group (the beat scheduler always runs exactly one)."""
+
+
+@dataclass(frozen=True)
+class MonitoringConfig:
+    """kube-prometheus-stack sizing: Prometheus keeps ``retention_days`` of samples on a gp3 volume."""
+
+    prometheus_volume_gib: int
+    prometheus_retention_days: int
 
 
 @dataclass(frozen=True)
@@ -138,8 +139,11 @@ class StackConfig:
     extra_cors_origins: tuple[str, ...]
     image_retention_days: int
     bucket_force_destroy: bool
-    monitoring: MonitoringConfig
     workloads: WorkloadSizing
+    monitoring: MonitoringConfig
+    sign_in_client_ids: Mapping[str, str]
+    """OAuth client id by provider (google, kakao, naver); a provider without one is off. The client secrets
+    are secret config keys (APP_SECRET_KEYS)."""
 
     @property
     def name_prefix(self) -> str:
@@ -219,11 +223,12 @@ def parse_config(
         extra_cors_origins=_origins(reader),
         image_retention_days=reader.integer("imageRetentionDays", minimum=1, maximum=3650),
         bucket_force_destroy=reader.boolean("bucketForceDestroy"),
+        workloads=_workloads(reader),
+        sign_in_client_ids=_sign_in_client_ids(reader),
         monitoring=MonitoringConfig(
             prometheus_volume_gib=reader.integer("prometheusVolumeGiB", minimum=5, maximum=1000),
             prometheus_retention_days=reader.integer("prometheusRetentionDays", minimum=1, maximum=365),
         ),
-        workloads=_workloads(reader),
     )
 
 
@@ -430,6 +435,20 @@ _WORKLOAD_FIELDS = {
 }
 
 
+def _sign_in_client_ids(reader: _Reader) -> dict[str, str]:
+    value = reader.json("signInClientIds") if reader.optional_string("signInClientIds") else {}
+    if not isinstance(value, dict):
+        providers = ", ".join(SIGN_IN_PROVIDERS)
+        raise ConfigError("signInClientIds", f"must be an object by provider ({providers})")
+    for provider, client_id in value.items():
+        if provider not in SIGN_IN_PROVIDERS:
+            expected = ", ".join(SIGN_IN_PROVIDERS)
+            raise ConfigError(f"signInClientIds.{provider}", f"unknown provider; expected {expected}")
+        if not isinstance(client_id, str) or not client_id.strip():
+            raise ConfigError(f"signInClientIds.{provider}", "must be a non-empty client id")
+    return {provider: client_id.strip() for provider, client_id in value.items()}
+
+
 def _workloads(reader: _Reader) -> WorkloadSizing:
     value = reader.json("workloads")
     if not isinstance(value, dict):
@@ -457,7 +476,13 @@ def _workloads(reader: _Reader) -> WorkloadSizing:
     )
 
 
-APP_SECRET_KEYS = {"openaiApiKey": "ECO2_OPENAI_API_KEY", "kakaoRestApiKey": "ECO2_KAKAO_REST_API_KEY"}
+SIGN_IN_PROVIDERS = ("google", "kakao", "naver")
+"""Social sign-in providers; each needs its ``signInClientIds`` entry and its ``<provider>ClientSecret``."""
+APP_SECRET_KEYS = {
+    "openaiApiKey": "ECO2_OPENAI_API_KEY",
+    "kakaoRestApiKey": "ECO2_KAKAO_REST_API_KEY",
+    **{f"{provider}ClientSecret": f"ECO2_{provider.upper()}_CLIENT_SECRET" for provider in SIGN_IN_PROVIDERS},
+}
 """Optional secret config keys of the app (``pulumi config set --secret eco2:<key>``) → the env var that
 carries each. An unset key leaves its variable out, so the app uses its offline default."""
 

@@ -7,6 +7,7 @@ import pulumi_aws as aws
 
 from eco2_platform.cluster_platform import ClusterPlatform, ClusterPlatformArgs
 from eco2_platform.monitoring import grafana_root_url
+from eco2_platform.namespaces import APP_NAMESPACE
 from eco2_platform.workloads.deploy import deploy_workloads
 from infra.components.cluster import Cluster, ClusterArgs
 from infra.components.edge import Edge, EdgeArgs
@@ -17,7 +18,7 @@ from infra.components.security import Group, Security, SecurityArgs
 from infra.components.storage import Storage, StorageArgs
 from infra.config import load_app_secrets, load_config, load_ssh_private_key
 from infra.ports import API_ROUTES
-from infra.roles import API_ROLE
+from infra.roles import API_ROLE, MONITORING_ROLE
 
 
 def deploy() -> None:
@@ -54,7 +55,7 @@ def deploy() -> None:
                 nodes.instances[spec.name].id for spec in config.nodes if spec.role.name == API_ROLE
             ],
             monitoring_instance_ids=[
-                nodes.instances[spec.name].id for spec in config.nodes if spec.role.name == "monitoring"
+                nodes.instances[spec.name].id for spec in config.nodes if spec.role.name == MONITORING_ROLE
             ],
         ),
     )
@@ -71,18 +72,18 @@ def deploy() -> None:
     )
 
     platform = ClusterPlatform("platform", ClusterPlatformArgs(config, provider=cluster.provider))
-    app = deploy_workloads(
+    deploy_workloads(
         config,
         provider=cluster.provider,
         bucket_name=storage.bucket.bucket,
         app_secrets=load_app_secrets(),
-        # Pods wait for the CNI; the data services' volumes also need the EBS CSI driver and the gp3 class.
-        scheduling_ready=[*platform.scheduling_ready, *platform.storage_ready],
-        monitoring_ready=[platform.monitoring.release],  # installs the PodMonitor CRD
+        scheduling_ready=platform.scheduling_ready,
+        storage_ready=platform.storage_ready,
+        monitoring_ready=[platform.monitoring.release],
     )
 
     pulumi.export("kubeconfig", cluster.kubeconfig)
-    pulumi.export("appNamespace", app.namespaces.app.metadata.name)
+    pulumi.export("appNamespace", APP_NAMESPACE)
     pulumi.export("grafanaAdminPassword", platform.monitoring.grafana_admin_password)
     pulumi.export("albDnsName", edge.load_balancer.dns_name)
     pulumi.export("imageBucketName", storage.bucket.bucket)

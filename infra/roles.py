@@ -50,7 +50,9 @@ class RoleSpec:
 
 CONTROL_PLANE_ROLE = "master"
 API_ROLE = "api"
-"""The nodes behind the ALB's target groups."""
+"""The nodes behind the ALB's API target groups."""
+MONITORING_ROLE = "monitoring"
+"""The node of Prometheus and Grafana, behind the ALB's Grafana target group."""
 
 ROLES: dict[str, RoleSpec] = {
     spec.name: spec

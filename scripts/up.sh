@@ -12,6 +12,8 @@ SAMPLE=${SAMPLE:-apps/samples/pet-bottle.jpg}
 SAMPLE_HINT=${SAMPLE_HINT:-라벨 있는 페트병}
 SAMPLE_NEAR=${SAMPLE_NEAR:-37.5663,126.9779}  # Seoul City Hall
 export ECO2_AUTH_PUBLIC_BASE_URL="http://127.0.0.1:${API_PORT}"  # the providers' redirect back
+PROMETHEUS_PORT=${ECO2_PROMETHEUS_PORT:-9090}
+WORKER_METRICS_PORT=${ECO2_WORKER_METRICS_PORT:-9100}
 export ECO2_S3_ENDPOINT_URL="http://127.0.0.1:${S3_PORT}" ECO2_S3_ACCESS_KEY_ID=local ECO2_S3_SECRET_ACCESS_KEY=local-secret
 mkdir -p "$RUN_DIR" "$LOG_DIR"
 
@@ -50,7 +52,25 @@ start s3 "$VENV/bin/ecoeco" local-s3 --port "$S3_PORT"
 wait_until "embedded S3" 30 curl -sf "http://127.0.0.1:${S3_PORT}/"
 "$VENV/bin/ecoeco" init-storage
 
-start worker env ECO2_CLASSIFIER_THREADS=2 "$VENV/bin/celery" -A apps.worker worker \
+# Observability: the worker's pool processes share a fresh metrics directory; a local Prometheus scrapes all.
+rm -rf "$RUN_DIR/metrics" && mkdir -p "$RUN_DIR/metrics/worker"
+start_prometheus() {
+  if ! command -v prometheus >/dev/null; then
+    echo "Prometheus is not installed (apt-get install -y prometheus): no local metrics server"
+    return 0
+  fi
+  if command -v rabbitmq-plugins >/dev/null; then
+    rabbitmq-plugins enable --quiet rabbitmq_prometheus >/dev/null || echo "could not enable rabbitmq_prometheus"
+  fi
+  sed -e "s|@API_PORT@|${API_PORT}|" -e "s|@WORKER_METRICS_PORT@|${WORKER_METRICS_PORT}|" \
+    -e "s|@RULES_DIR@|${PWD}/platform/monitoring/rules|" platform/monitoring/local/prometheus.yml >"$RUN_DIR/prometheus.yml"
+  start prometheus prometheus --config.file="$RUN_DIR/prometheus.yml" --storage.tsdb.path=.local/prometheus \
+    --web.listen-address="127.0.0.1:${PROMETHEUS_PORT}"
+}
+start_prometheus
+
+start worker env ECO2_CLASSIFIER_THREADS=2 PROMETHEUS_MULTIPROC_DIR="$RUN_DIR/metrics/worker" \
+  ECO2_WORKER_METRICS_HOST=127.0.0.1 ECO2_WORKER_METRICS_PORT="$WORKER_METRICS_PORT" "$VENV/bin/celery" -A apps.worker worker \
   -Q high_priority,default,low_priority --concurrency 1 --loglevel INFO  # one job at a time, on both cores
 # The scheduler is its own process (a killed worker cannot orphan it); its pidfile refuses a second one.
 start beat "$VENV/bin/celery" -A apps.worker beat --schedule "$RUN_DIR/celerybeat-schedule" \
@@ -71,4 +91,8 @@ echo "... and again with the hint \"${SAMPLE_HINT}\", near ${SAMPLE_NEAR}:"
 "$VENV/bin/ecoeco" scan "$SAMPLE" --api "http://127.0.0.1:${API_PORT}" --credentials "$CREDENTIALS" \
   --hint "$SAMPLE_HINT" --near "$SAMPLE_NEAR"
 echo
+if [ -e "$RUN_DIR/prometheus.pid" ]; then
+  echo "Metrics: http://127.0.0.1:${API_PORT}/metrics, worker http://127.0.0.1:${WORKER_METRICS_PORT}/metrics;" \
+    "Prometheus http://127.0.0.1:${PROMETHEUS_PORT} (try eco2_scans_finished_total)"
+fi
 echo "Logs in ${LOG_DIR}/. Sign in: ${VENV}/bin/ecoeco login; scan your own photo: ${VENV}/bin/ecoeco scan PHOTO [--hint TEXT]. Stop: make down"

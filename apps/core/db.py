@@ -10,6 +10,7 @@ from fastapi import Depends
 from sqlalchemy import Engine
 from sqlmodel import Session, create_engine
 
+from apps.core.observability.db_pool import InstrumentedQueuePool
 from apps.core.settings import get_settings
 
 
@@ -27,6 +28,7 @@ def get_engine() -> Engine:
         pool_timeout=5,
         pool_pre_ping=True,
         pool_recycle=1800,
+        poolclass=InstrumentedQueuePool,  # connections in use and waits as metrics
     )
 
 

@@ -147,6 +147,13 @@ class Settings(BaseSettings):
     def docs_on(self) -> bool:
         return self.docs_enabled if self.docs_enabled is not None else self.environment in {"local", "test"}
 
+    # Observability (docs/observability.md): Prometheus metrics and structured logs.
+    metrics_enabled: bool = True  # false: no HTTP metrics middleware, no /metrics (the benchmark's baseline)
+    worker_metrics_host: str = "0.0.0.0"  # noqa: S104 (Prometheus scrapes the pod's IP)
+    worker_metrics_port: int = Field(default=9100, ge=0, le=65535)  # 0: no worker metrics server
+    log_format: Literal["json", "text"] = "json"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
     @model_validator(mode="after")
     def _deployed_environments_need_real_identity_settings(self) -> Settings:
         if self.token_signing_key is not None and self.token_public_key:

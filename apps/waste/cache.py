@@ -13,12 +13,14 @@ import uuid
 import redis
 from pydantic import BaseModel, ValidationError
 
+from apps.core.observability.metrics import CACHE_REQUESTS
 from apps.waste.models import JobStatus
 from apps.waste.schemas import AnalysisRead
 
 logger = logging.getLogger(__name__)
 
 FINISHED_JOB_TTL_SECONDS = 3600
+CACHE_NAME = "finished_job"
 
 
 class _CachedJob(BaseModel):
@@ -39,15 +41,20 @@ class FinishedJobCache:
             raw = self._client.get(_key(job_id))
         except redis.RedisError as error:
             logger.warning("analysis cache unavailable, reading the database: %s", error)
+            CACHE_REQUESTS.labels(CACHE_NAME, "error").inc()
             return None
         if raw is None:
+            CACHE_REQUESTS.labels(CACHE_NAME, "miss").inc()
             return None
         try:
             cached = _CachedJob.model_validate_json(raw)  # type: ignore[arg-type]
         except ValidationError:
             logger.warning("discarding an unreadable cache entry for job %s", job_id)
+            CACHE_REQUESTS.labels(CACHE_NAME, "error").inc()
             return None
-        return cached.job if cached.user_id == user_id else None
+        hit = cached.user_id == user_id
+        CACHE_REQUESTS.labels(CACHE_NAME, "hit" if hit else "miss").inc()
+        return cached.job if hit else None
 
     def put(self, job: AnalysisRead, user_id: uuid.UUID) -> None:
         if not JobStatus(job.status).final:

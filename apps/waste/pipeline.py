@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -12,6 +13,7 @@ from apps.core.settings import Settings, get_settings
 from apps.core.storage import presign_get, read_object
 from apps.core.time import utcnow
 from apps.locations.service import get_index
+from apps.waste.analysis import metrics
 from apps.waste.analysis.coach import compose_answer
 from apps.waste.analysis.embedded import EmbeddedAnalyzer
 from apps.waste.analysis.hint import classify_hint, merge
@@ -57,7 +59,10 @@ def load_image(s3: Any, settings: Settings, upload: Upload, with_url: bool) -> I
 
 def classify(analyzer: Analyzer, image: ImageInput, hint: str | None) -> Classification:
     """Read the photo, then let a confident hint settle what the photo left uncertain."""
+    started = time.perf_counter()
     from_image = analyzer.analyze(image, hint)
+    elapsed = time.perf_counter() - started
+    metrics.CLASSIFIER_DURATION.labels(metrics.analyzer_label(from_image)).observe(elapsed)
     return merge(from_image, classify_hint(hint) if hint else None)
 
 

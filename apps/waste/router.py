@@ -13,8 +13,9 @@ from starlette.concurrency import run_in_threadpool
 from apps.core.db import SessionDep, get_engine
 from apps.core.dependencies import SettingsDep
 from apps.core.errors import error_responses
+from apps.core.observability.logging import bind_job
 from apps.users.dependencies import CurrentUser
-from apps.waste import service
+from apps.waste import metrics, service
 from apps.waste.dependencies import (
     FinishedJobCacheDep,
     IdempotencyKey,
@@ -22,6 +23,7 @@ from apps.waste.dependencies import (
     limit_analyses,
     limit_uploads,
 )
+from apps.waste.exceptions import ScanError
 from apps.waste.models import AnalysisJob, JobStatus
 from apps.waste.schemas import (
     AnalysisAccepted,
@@ -83,7 +85,12 @@ def create_analysis(
 ) -> AnalysisAccepted:
     """Verify the uploaded photo, record the job, then publish it. Repeats with the same Idempotency-Key
     return the same job."""
-    submission = service.submit_analysis(session, s3, settings, user.id, body, idempotency_key)
+    try:
+        submission = service.submit_analysis(session, s3, settings, user.id, body, idempotency_key)
+    except ScanError as error:
+        metrics.SUBMISSIONS_REJECTED.labels(metrics.rejection_reason(error)).inc()
+        raise
+    bind_job(submission.job.id)
     if submission.created:
         service.publish(session, submission.job)
     poll_url = _poll_url(request, submission.job.id)

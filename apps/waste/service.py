@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from kombu.exceptions import OperationalError
-from sqlalchemy import delete, func, update
+from sqlalchemy import delete, exists, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -35,6 +35,7 @@ from apps.core.storage import (
 )
 from apps.core.time import utcnow
 from apps.waste import exceptions as errors
+from apps.waste import metrics
 from apps.waste.jobs import mark_published
 from apps.waste.models import AnalysisJob, JobEvent, JobStatus, Upload, UploadStatus
 from apps.waste.schemas import AnalysisCreate
@@ -88,6 +89,7 @@ def create_upload(
     )
     session.add(upload)
     session.commit()
+    metrics.UPLOADS_RESERVED.inc()
     return NewUpload(upload=upload, presigned=presigned)
 
 
@@ -112,11 +114,15 @@ def _check_pending_uploads(session: Session, settings: Settings, user_id: uuid.U
 
 def delete_expired_uploads(session: Session, s3: Any, settings: Settings) -> int:
     """Delete a batch of expired, never-used upload reservations and their objects (objects first: a failed
-    deletion keeps the row, so the next run retries). Returns how many were deleted."""
+    deletion keeps the row, so the next run retries); an upload a job points at is in use, whatever its
+    status says. Returns how many were deleted."""
+    has_job = exists().where(col(AnalysisJob.upload_id) == Upload.id)
     expired = list(
         session.exec(
             select(Upload)
-            .where(col(Upload.status) == UploadStatus.PENDING.value, col(Upload.expires_at) < utcnow())
+            .where(
+                col(Upload.status) == UploadStatus.PENDING.value, col(Upload.expires_at) < utcnow(), ~has_job
+            )
             .order_by(col(Upload.expires_at))
             .limit(EXPIRED_UPLOADS_BATCH)
         )
@@ -128,7 +134,9 @@ def delete_expired_uploads(session: Session, s3: Any, settings: Settings) -> int
         logger.warning("could not delete %d expired upload objects; retrying next run", len(failed))
     if done:
         session.execute(
-            delete(Upload).where(col(Upload.id).in_(done), col(Upload.status) == UploadStatus.PENDING.value)
+            delete(Upload).where(
+                col(Upload.id).in_(done), col(Upload.status) == UploadStatus.PENDING.value, ~has_job
+            )
         )
         session.commit()
     return len(done)
@@ -167,6 +175,7 @@ def verify_upload(
         stored = head_object(s3, settings.s3_bucket, upload.object_key)
     except ObjectMissing as error:
         raise errors.UploadNotReceived("the photo has not been uploaded yet") from error
+    metrics.UPLOADS_RECEIVED.inc()
     if stored.size > upload.max_bytes:
         raise errors.UploadTooLarge(
             f"the stored photo is {stored.size} bytes; the limit is {upload.max_bytes}"
@@ -238,16 +247,20 @@ def submit_analysis(
             if existing is not None:
                 return existing
         raise errors.UploadAlreadyUsed("this upload was already submitted for analysis") from None
+    metrics.SCANS_SUBMITTED.labels(metrics.queue_label(job.queue)).inc()
     return Submission(job=job, created=True)
 
 
 def publish(session: Session, job: AnalysisJob) -> bool:
     """Publish a committed job. If the broker is unreachable the job stays queued and the sweeper retries."""
+    queue = metrics.queue_label(job.queue)
     try:
         enqueue_analysis(job.id, QueueName(job.queue))
     except OperationalError as error:
         logger.warning("broker unavailable; job %s stays queued for the sweeper: %s", job.id, error)
+        metrics.PUBLISHES.labels(queue, "broker_unavailable").inc()
         return False
+    metrics.PUBLISHES.labels(queue, "published").inc()
     mark_published(session, job.id)
     return True
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from datetime import timedelta
 from functools import lru_cache
@@ -12,13 +13,15 @@ from sqlmodel import Session
 
 from apps.core.db import get_engine
 from apps.core.images import InvalidImage
+from apps.core.observability.logging import bind_job
 from apps.core.queue import celery_app
 from apps.core.settings import get_settings
 from apps.core.storage import ObjectMissing, get_s3_client
-from apps.waste import jobs
+from apps.waste import jobs, metrics
 from apps.waste.analysis.coach import compose_answer
 from apps.waste.analysis.errors import AnalyzerError, retry_delay
 from apps.waste.analysis.llm_coach import LLMCoach
+from apps.waste.analysis.metrics import analyzer_label
 from apps.waste.analysis.openai_vision import OpenAIVisionAnalyzer
 from apps.waste.analysis.types import Analyzer
 from apps.waste.models import AnalysisJob, Upload
@@ -35,23 +38,42 @@ def run_analysis(
 ) -> None:
     """Claim the job, analyse its photo and store the answer; a lost race leaves the first result intact."""
     settings = get_settings()
+    bind_job(job_id)
     with Session(get_engine(), expire_on_commit=False) as session:
         job = jobs.claim(session, job_id)
         if job is None:
             logger.info("job %s is finished or unknown; nothing to do", job_id)
             return
+        claimed = time.perf_counter()
+        queue = metrics.queue_label(job.queue)
+        if job.attempts == 1 and job.started_at is not None:
+            metrics.QUEUE_WAIT.labels(queue).observe((job.started_at - job.created_at).total_seconds())
         upload = session.get(Upload, job.upload_id)
         assert upload is not None, "uploads are never deleted while a job refers to them"
         try:
             image = load_image(get_s3_client(), settings, upload, with_url)
-        except ObjectMissing:
-            jobs.fail(session, job_id, "the photo is no longer in storage")
-            return
-        except InvalidImage as error:
-            jobs.fail(session, job_id, f"the photo cannot be read: {error}")
+        except (ObjectMissing, InvalidImage) as error:
+            reason = (
+                "the photo is no longer in storage"
+                if isinstance(error, ObjectMissing)
+                else f"the photo cannot be read: {error}"
+            )
+            failed = jobs.fail(session, job_id, reason)
+            if failed:
+                metrics.record_end(queue, "failed")
+            metrics.PROCESSING.labels(queue, "failed" if failed else "discarded").observe(
+                time.perf_counter() - claimed
+            )
             return
         result = answer_for(classify(analyzer, image, job.hint), job, coach)
-        if not jobs.finish(session, job_id, result.model_dump(mode="json")):
+        finished = jobs.finish(session, job_id, result.model_dump(mode="json"))
+        metrics.PROCESSING.labels(queue, "succeeded" if finished else "discarded").observe(
+            time.perf_counter() - claimed
+        )
+        if finished:
+            metrics.record_answer(queue, result.answer.classification)
+            logger.info("job answered by %s", analyzer_label(result.answer.classification))
+        else:
             logger.warning("job %s was finished by another execution; this result is discarded", job_id)
 
 

@@ -73,7 +73,7 @@ class ClusterPlatform(pulumi.ComponentResource):
                 config=config.monitoring,
                 provider=provider,
                 scheduling_ready=self.scheduling_ready,
-                storage_ready=self.storage_ready,
+                storage_class=self.ebs_csi.storage_class,
             ),
             child,
         )

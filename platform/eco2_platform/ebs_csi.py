@@ -68,7 +68,9 @@ class EbsCsi(pulumi.ComponentResource):
             reclaim_policy=RECLAIM_POLICY,
             volume_binding_mode="WaitForFirstConsumer",
             allow_volume_expansion=True,
-            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[driver]),
+            # A class is only a name for the provisioner: it needs no running driver, so charts whose claims
+            # come later from an operator (Prometheus) can install while the driver still rolls out.
+            opts=pulumi.ResourceOptions(parent=self, provider=args.provider),
         )
         self.ready = [driver, self.storage_class]
         self.register_outputs({"storageClass": self.storage_class.metadata.name})

@@ -26,7 +26,7 @@ from eco2_platform.namespaces import MONITORING_NAMESPACE
 from eco2_platform.storage_classes import DEFAULT_STORAGE_CLASS
 from infra.config import MonitoringConfig
 from infra.ports import GRAFANA
-from infra.roles import ROLES
+from infra.roles import MONITORING_ROLE, ROLES
 
 MONITORING_DIR = Path(__file__).resolve().parents[1] / "monitoring"
 DASHBOARDS_DIR = MONITORING_DIR / "dashboards"
@@ -106,7 +106,7 @@ def load_rule_files(folder: Path = RULES_DIR) -> list[RuleFile]:
 
 
 def _on_monitoring_node() -> dict[str, Any]:
-    role = ROLES["monitoring"]
+    role = ROLES[MONITORING_ROLE]
     return {"nodeSelector": role.node_selector, "tolerations": role.tolerations}
 
 
@@ -168,8 +168,9 @@ class MonitoringArgs:
     config: MonitoringConfig
     provider: k8s.Provider
     scheduling_ready: Sequence[pulumi.Resource]
-    storage_ready: Sequence[pulumi.Resource]
-    """The EBS CSI driver and the gp3 class: Prometheus and Alertmanager claim volumes."""
+    storage_class: pulumi.Resource
+    """The gp3 class of the Prometheus and Alertmanager claims. Not the driver: those claims come from the
+    Prometheus operator after the chart and Helm does not wait for them, so the chart need not wait for it."""
     dashboards_dir: Path = DASHBOARDS_DIR
     rules_dir: Path = RULES_DIR
 
@@ -218,7 +219,7 @@ class Monitoring(pulumi.ComponentResource):
             values=monitoring_values(args.domain, args.config),
             parent=self,
             provider=provider,
-            depends_on=[*args.scheduling_ready, *args.storage_ready, admin_secret],
+            depends_on=[*args.scheduling_ready, args.storage_class, admin_secret],
         )
 
         for rule_file in load_rule_files(args.rules_dir):

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, StrictInt
 
 from apps.core.settings import Settings
 from apps.main import create_app, install_hardening
+from tests.support.identity import fresh_signing_key_pem
 
 LIMIT = 4096
 
@@ -166,7 +167,10 @@ def test_docs_and_openapi_only_where_enabled(
     monkeypatch: pytest.MonkeyPatch, environment: str, docs_enabled: bool | None, served: bool
 ) -> None:
     settings = Settings(
-        _env_file=None, environment=environment, token_secret="t" * 40, docs_enabled=docs_enabled
+        _env_file=None,
+        environment=environment,
+        token_signing_key=fresh_signing_key_pem(),
+        docs_enabled=docs_enabled,
     )
     monkeypatch.setattr("apps.main.get_settings", lambda: settings)
     client = TestClient(create_app(["recycling"]))  # no lifespan: nothing connects

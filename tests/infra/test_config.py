@@ -121,6 +121,16 @@ ERRORS = [
         lambda raw: raw.update(prometheusRetentionDays="forever"),
         "eco2:prometheusRetentionDays: 'forever'",
     ),
+    (
+        "unknown sign-in provider",
+        lambda raw: raw.update(signInClientIds='{"facebook": "id"}'),
+        "eco2:signInClientIds.facebook: unknown provider",
+    ),
+    (
+        "empty sign-in client id",
+        lambda raw: raw.update(signInClientIds='{"google": " "}'),
+        "eco2:signInClientIds.google: must be a non-empty client id",
+    ),
     ("nodes missing", lambda raw: raw.pop("nodes"), "eco2:nodes: is required"),
     ("nodes not object", lambda raw: raw.update(nodes="[]"), "eco2:nodes: must be an object"),
 ]
@@ -222,8 +232,8 @@ def test_the_program_stops_on_an_unknown_node_role():
 def test_project_file_declares_every_plain_key_the_program_reads():
     project = yaml.safe_load((REPO_ROOT / "Pulumi.yaml").read_text())
     assert project["runtime"]["name"] == "python"
-    # eco2:nodes and eco2:workloads are structured objects; typed project config covers scalars and arrays.
-    assert set(project["config"]) == set(PLAIN_KEYS) - {"nodes", "workloads"}
+    # Structured objects (nodes, workloads, signInClientIds): typed project config covers scalars and arrays.
+    assert set(project["config"]) == set(PLAIN_KEYS) - {"nodes", "workloads", "signInClientIds"}
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])

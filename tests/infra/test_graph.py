@@ -66,13 +66,13 @@ EXPECTED_COUNTS = {
     "aws:lb/listenerRule:ListenerRule": ROUTES + 1,
     "command:remote:Command": NODES + 1 + WORKERS + 1,  # waits, init, joins, kubeconfig
     "pulumi:providers:kubernetes": 1,
-    # The cluster platform (eco2_platform): tigera-operator and monitoring namespaces, five charts, the Calico
-    # Installation, the gp3 class, Grafana's admin Secret and password
+    # platform (eco2_platform): tigera-operator and monitoring namespaces, five charts
     "kubernetes:helm.sh/v3:Release": 5,
     "kubernetes:operator.tigera.io/v1:Installation": 1,
     "kubernetes:storage.k8s.io/v1:StorageClass": 1,
-    "kubernetes:core/v1:Namespace": 2 + 2,  # tigera-operator and monitoring; the app and data namespaces
-    # The data services and the app (platform/eco2_platform/data, workloads, network_policies.py)
+    # ... and the app's and data namespaces, the data services and the app (platform/eco2_platform/data,
+    # workloads, network_policies.py)
+    "kubernetes:core/v1:Namespace": 2 + 2,
     "eco2:platform:Namespaces": 1,
     "eco2:platform:NetworkPolicies": 1,
     "eco2:platform:DataServices": 1,
@@ -81,7 +81,8 @@ EXPECTED_COUNTS = {
     "eco2:platform:Api": 1,
     "eco2:platform:Workers": 1,
     "eco2:platform:PodMonitors": 1,
-    "random:index/randomPassword:RandomPassword": 1 + 4,  # Grafana; PostgreSQL, Redis, RabbitMQ, token secret
+    # Grafana's admin password; PostgreSQL, Redis and RabbitMQ
+    "random:index/randomPassword:RandomPassword": 1 + 3,
     "tls:index/privateKey:PrivateKey": 1,
     "kubernetes:core/v1:Secret": 1 + 4,
     "kubernetes:core/v1:ConfigMap": 1,
@@ -133,8 +134,9 @@ def test_resource_counts_per_type(stack):
 def test_every_resource_belongs_to_a_component(stack):
     resources = run_program(stack)
     components = {resource.urn: resource for resource in resources if not resource.custom}
-    layers = ("eco2:infra:", "eco2:platform:")
-    assert all(component.type_.startswith(layers) for component in components.values())
+    assert all(
+        component.type_.startswith(("eco2:infra:", "eco2:platform:")) for component in components.values()
+    )
     for resource in resources:
         if resource.custom:
             assert resource.parent in components, f"{resource.type_} {resource.name} is not in a component"

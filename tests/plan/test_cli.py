@@ -23,9 +23,12 @@ def test_the_plan_folder_holds_plan_json_and_one_manifest_per_object(tmp_path: P
     assert plan["counts"]["kubernetesObjects"] == len(plan["objects"]) > 0
     written = sorted(path.name for path in (folder / "manifests").iterdir())
     assert written == sorted(Path(item["file"]).name for item in plan["objects"])
-    namespace = json.loads((folder / "manifests" / "Namespace._cluster.eco2.json").read_text())
-    assert namespace["kind"] == "Namespace"
-    assert namespace["metadata"]["name"] == "eco2"
+    for item in plan["objects"]:
+        manifest = json.loads((folder / item["file"]).read_text())
+        assert (manifest["apiVersion"], manifest["kind"]) == (item["apiVersion"], item["kind"])
+        assert item["file"] == f"manifests/{item['kind']}.{item['namespace']}.{item['name']}.json"
+        if not item["autonamed"]:
+            assert manifest["metadata"]["name"] == item["name"]
     assert plan["cost"]["totalMonthly"] > 0
     assert plan["criticalPath"]["steps"]
     assert plan["criticalPath"]["goalMinutes"] == 15
@@ -53,7 +56,9 @@ def test_plan_out_from_the_environment_and_stale_manifests_removed(tmp_path: Pat
 
 def _with_broken_deployment(stack: str, overrides) -> ProgramRun:
     run = run_stack(stack)
-    broken = kubernetes("kubernetes:apps/v1:Deployment", deployment(replicas="two"))
+    manifest = deployment(replicas="two")
+    manifest["metadata"]["name"] = "plan-test-broken"  # not a name the program uses
+    broken = kubernetes("kubernetes:apps/v1:Deployment", manifest)
     return dataclasses.replace(run, resources=(*run.resources, broken))
 
 
@@ -61,12 +66,14 @@ def test_a_violation_fails_the_plan_and_names_object_and_path(tmp_path: Path, mo
     monkeypatch.setattr(cli, "_run", _with_broken_deployment)
     assert cli.main(["dev", "--out", str(tmp_path)]) == 1
     captured = capsys.readouterr()
-    assert "[schema] Deployment eco2/auth at spec.replicas: 'two' is not of type" in captured.out
+    assert "[schema] Deployment eco2/plan-test-broken at spec.replicas: 'two' is not of type" in captured.out
     assert "plan dev: FAILED: 1 violation(s)" in captured.err
     plan = json.loads((tmp_path / "dev" / "plan.json").read_text())
     assert plan["ok"] is False
     assert plan["findings"][0]["path"] == "spec.replicas"
-    assert (tmp_path / "dev" / "manifests" / "Deployment.eco2.auth.json").exists(), "kept for review"
+    assert (tmp_path / "dev" / "manifests" / "Deployment.eco2.plan-test-broken.json").exists(), (
+        "kept for review"
+    )
 
 
 def test_a_failing_program_fails_the_plan(tmp_path: Path, capsys) -> None:

@@ -7,7 +7,7 @@ import yaml
 
 from tests.plan.synthetic import captured, kubernetes, urn
 from tools.plan import cost
-from tools.plan.cli import build, kubernetes_minor
+from tools.plan.build import build, kubernetes_minor
 from tools.plan.harness import STACKS, CapturedResource, run_stack
 from tools.plan.stack_runner import REPO_ROOT
 

@@ -8,7 +8,7 @@ import pytest
 
 from tests.plan.synthetic import captured, deployment, installation, kubernetes
 from tools.plan import crds, schemas, validation
-from tools.plan.cli import kubernetes_minor
+from tools.plan.build import kubernetes_minor
 from tools.plan.harness import STACKS, CapturedResource, run_stack
 from tools.plan.objects import is_kubernetes_object
 
@@ -204,3 +204,21 @@ def test_helm_releases_are_pinned(changes: dict[str, object], reported: list[str
     found = findings_of(captured(RELEASE, "calico", inputs))
     assert len(found) == len(reported)
     assert all(text.startswith(prefix) for text, prefix in zip(found, reported, strict=True)), found
+
+
+def test_go_patterns_with_inline_flags_are_checked() -> None:
+    assert crds.python_pattern("^(?i)(abort|warn)?$") == "(?i)^(abort|warn)?$"
+    assert crds.python_pattern("^[a-z]+$") == "^[a-z]+$"
+    rule: dict[str, Any] = {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PrometheusRule",
+        "metadata": {"name": "eco2", "namespace": "monitoring"},
+        "spec": {"groups": [{"name": "api", "partial_response_strategy": "WARN", "rules": []}]},
+    }
+    resource = kubernetes("kubernetes:monitoring.coreos.com/v1:PrometheusRule", rule)
+    assert findings_of(resource) == []
+    rule["spec"]["groups"][0]["partial_response_strategy"] = "sometimes"
+    (found,) = findings_of(resource)
+    assert found.startswith(
+        "[crd] PrometheusRule monitoring/eco2 at spec.groups[0].partial_response_strategy:"
+    )

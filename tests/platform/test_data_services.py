@@ -14,7 +14,7 @@ from eco2_platform.namespaces import DATA_NAMESPACE
 from eco2_platform.storage_classes import DEFAULT_STORAGE_CLASS
 from infra.roles import ROLES
 from tests.support.kubernetes import containers, env_of, named, objects_of_kind, pod_spec
-from tools.plan.harness import STACKS, of_type, run_program
+from tools.plan.harness import STACKS, of_type, run_program, transitive_dependencies
 from tools.plan.stack_runner import stack_config
 
 TAGGED_IMAGE = re.compile(r"^[a-z0-9.-]+(/[a-z0-9._-]+)+:(?!latest$)[A-Za-z0-9_][A-Za-z0-9_.-]*$")
@@ -143,3 +143,12 @@ def test_rabbitmq_memory_alarm_trips_below_the_container_limit():
     config = rabbitmq_conf("pw")
     assert "total_memory_available_override_value = 1073741824" in config
     assert "default_pass = pw" in config
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_data_services_wait_for_the_storage_their_claims_name(stack):
+    resources = run_program(stack)
+    (storage_class,) = objects_of_kind(resources, "StorageClass")
+    assert storage_class.inputs["metadata"]["name"] == DEFAULT_STORAGE_CLASS
+    for statefulset in objects_of_kind(resources, "StatefulSet"):
+        assert storage_class.urn in transitive_dependencies(resources, statefulset), statefulset.urn

@@ -140,3 +140,22 @@ def test_platform_namespaces_are_valid_and_privileged_only_where_agents_need_the
         kubernetes_validate.validate(namespace.inputs, "1.34", strict=True)
         # tigera-operator runs on the host network; node-exporter reads the host.
         assert namespace.inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "privileged"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_platforms_plain_objects_are_valid_kubernetes(stack):
+    resources = run_program(stack)
+    (platform,) = of_type(resources, "eco2:platform:ClusterPlatform")
+    components = {r.urn for r in resources if r.parent == platform.urn}
+    built_in = [
+        r
+        for r in resources
+        if r.parent in components and r.type_.split(":")[1] in ("core/v1", "storage.k8s.io/v1")
+    ]
+    assert {r.type_ for r in built_in} >= {
+        "kubernetes:core/v1:Namespace",
+        "kubernetes:core/v1:Secret",
+        "kubernetes:storage.k8s.io/v1:StorageClass",
+    }
+    for resource in built_in:
+        kubernetes_validate.validate(resource.inputs, "1.34", strict=True)

@@ -3,24 +3,30 @@ reach the pods only as Secret keys read by ``secretKeyRef``; an unset optional k
 
 from __future__ import annotations
 
+import asyncio
+
 import pulumi
 import pytest
 
 from eco2_platform.workloads.app_config import (
     SECRETS_NAME,
-    TOKEN_SECRET_ENV,
     TOKEN_SIGNING_KEY_ENV,
     AppConfigArgs,
     settings_data,
 )
 from infra.config import APP_SECRET_KEYS, ConfigError, load_app_secrets
 from tests.support.kubernetes import containers, env_of, named, objects_of_kind, workloads
-from tools.plan.harness import STACKS, run_program
+from tools.plan.harness import STACKS, execute, run_program
 from tools.plan.stack_runner import REPO_ROOT
 
 SENSITIVE = ("PASSWORD", "PASS", "SECRET", "KEY", "URL", "AUTH", "TOKEN")
 """Variable-name parts that must come from a Secret (URLs embed passwords)."""
-PLAIN_URL_SETTINGS = {"ECO2_S3_ENDPOINT_URL", "ECO2_OPENAI_BASE_URL", "ECO2_KAKAO_LOCAL_BASE_URL"}
+PLAIN_URL_SETTINGS = {
+    "ECO2_S3_ENDPOINT_URL",
+    "ECO2_OPENAI_BASE_URL",
+    "ECO2_KAKAO_LOCAL_BASE_URL",
+    "ECO2_AUTH_PUBLIC_BASE_URL",
+}
 
 
 def secret_values(stack: str) -> set[str]:
@@ -69,10 +75,8 @@ def test_the_app_secret_carries_the_urls_and_token_keys_and_no_unset_key(stack):
         "ECO2_DATABASE_URL",
         "ECO2_REDIS_URL",
         "ECO2_BROKER_URL",
-        TOKEN_SECRET_ENV,
         TOKEN_SIGNING_KEY_ENV,
     }
-    assert len(data[TOKEN_SECRET_ENV]) >= 32
     assert data[TOKEN_SIGNING_KEY_ENV].startswith("-----BEGIN PRIVATE KEY-----")
     (key,) = [r for r in run_program(stack) if r.type_ == "tls:index/privateKey:PrivateKey"]
     assert key.inputs["algorithm"] == "ED25519"
@@ -94,18 +98,28 @@ def test_settings_choose_openai_only_with_its_key():
             provider=None,  # type: ignore[arg-type]
             namespace=None,  # type: ignore[arg-type]
             environment="prod",
+            domain="eco2.example.com",
             bucket_name="bucket",
             region="ap-northeast-2",
             app_origins=("https://eco2.example.com",),
             data_passwords={},
             app_secrets=app_secrets,
+            sign_in_client_ids={},
         )
 
     assert settings_data(args({}), "bucket")["ECO2_ANALYZER"] == "embedded"
-    with_key = settings_data(args({"openaiApiKey": pulumi.Output.secret("sk-test")}), "bucket")
+    # An Output needs an event loop; an earlier test's asyncio.run may have closed the thread's loop.
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        with_key = settings_data(args({"openaiApiKey": pulumi.Output.secret("sk-test")}), "bucket")
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
     assert with_key["ECO2_ANALYZER"] == "openai"
     assert with_key["ECO2_CORS_ORIGINS"] == '["https://eco2.example.com"]'
     assert with_key["ECO2_ENVIRONMENT"] == "prod"
+    assert with_key["ECO2_AUTH_PUBLIC_BASE_URL"] == "https://eco2.example.com"
 
 
 @pytest.fixture
@@ -135,3 +149,12 @@ def test_a_secret_app_key_is_read_as_a_secret_output(restore_config):
         assert values == ["kakao-key", True]
 
     return pulumi.Output.all(secrets["kakaoRestApiKey"], pulumi.Output.from_input(True)).apply(check)
+
+
+def test_configured_sign_in_providers_reach_the_settings_and_secrets_only_by_reference():
+    run = execute("dev", overrides={"eco2:signInClientIds": '{"google": "web.apps.googleusercontent.com"}'})
+    settings = named(run.resources, "ConfigMap", "eco2-settings").inputs["data"]
+    assert settings["ECO2_GOOGLE_CLIENT_ID"] == "web.apps.googleusercontent.com"
+    assert "ECO2_KAKAO_CLIENT_ID" not in settings
+    assert "ECO2_GOOGLE_CLIENT_SECRET" not in settings  # a secret only ever comes from --secret config
+    assert APP_SECRET_KEYS["googleClientSecret"] == "ECO2_GOOGLE_CLIENT_SECRET"

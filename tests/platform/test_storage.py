@@ -32,11 +32,11 @@ def test_the_default_class_is_encrypted_gp3_bound_where_the_pod_lands_and_expand
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_the_class_comes_after_the_driver_and_the_driver_knows_its_region(stack):
+def test_the_driver_waits_for_the_cni_and_knows_its_region(stack):
     resources = run_program(stack)
     driver = by_name(resources, RELEASE, "aws-ebs-csi-driver")
-    (storage_class,) = of_type(resources, STORAGE_CLASS)
-    assert driver.urn in storage_class.dependencies
+    installation = by_name(resources, "kubernetes:operator.tigera.io/v1:Installation", "calico-installation")
+    assert installation.urn in driver.dependencies
     assert driver.inputs["version"] == AWS_EBS_CSI_DRIVER.version
     controller = driver.inputs["values"]["controller"]
     assert controller["region"] == "ap-northeast-2"

@@ -6,6 +6,8 @@ import uuid
 from dataclasses import dataclass
 
 import httpx
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from apps.auth.tokens import sign_access_token
 from apps.core.access_tokens import key_ring
@@ -51,7 +53,8 @@ class SignedIn:
 
 
 def sign_in(api: httpx.Client, nickname: str = "tester", subject: str | None = None) -> SignedIn:
-    """A new user (or the same one again for the same subject), through the local sign-in provider."""
+    """A new user (or the same one again for the same subject), through the local sign-in provider; its
+    `.headers` are what every API test sends as "a signed-in user"."""
     response = api.post(
         "/api/v1/auth/local/token", json={"subject": subject or uuid.uuid4().hex, "nickname": nickname}
     )
@@ -60,12 +63,18 @@ def sign_in(api: httpx.Client, nickname: str = "tester", subject: str | None = N
     return SignedIn(body["user_id"], body["access_token"], body["refresh_token"])
 
 
-def signed_in_headers(api: httpx.Client, nickname: str = "tester") -> dict[str, str]:
-    """The Authorization header of a freshly signed-in user."""
-    return sign_in(api, nickname).headers
-
-
 def access_token_for(user_id: uuid.UUID, settings: Settings) -> str:
     """A valid access token of ours for any user id, signed with the configured key (no session row)."""
     token, _ = sign_access_token(key_ring(settings), settings, user_id, uuid.uuid4(), None)
     return token
+
+
+def fresh_signing_key_pem() -> str:
+    """A new Ed25519 private key (PKCS#8 PEM): what a deployed environment must be configured with."""
+    return (
+        ed25519.Ed25519PrivateKey.generate()
+        .private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        .decode()
+    )

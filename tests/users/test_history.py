@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from apps.core.db import get_engine
 from apps.users.history import current_streak, scan_stats
-from apps.waste.models import AnalysisJob, JobStatus, Upload
+from apps.waste.models import AnalysisJob, JobStatus, Upload, UploadStatus
 from tests.support.identity import sign_in
 
 
@@ -35,6 +35,7 @@ def _add_scan(
             content_type="image/jpeg",
             max_bytes=1,
             expires_at=created_at,
+            status=UploadStatus.CONSUMED,
         )
         job = AnalysisJob(
             user_id=upload.user_id,

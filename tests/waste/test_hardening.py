@@ -27,7 +27,7 @@ from apps.waste.cache import FinishedJobCache
 from apps.waste.models import AnalysisJob, JobStatus, Upload, UploadStatus
 from apps.waste.tasks import cleanup_expired_uploads, sweep_stuck_jobs
 from tests.support import services
-from tests.support.identity import access_token_for, signed_in_headers
+from tests.support.identity import access_token_for, sign_in
 from tests.support.provisioning import free_port
 from tests.support.tcp_proxy import TcpProxy
 from tests.waste.conftest import SAMPLE_PHOTO, image_bytes, upload_photo
@@ -55,7 +55,7 @@ def test_reservations_are_rate_limited_per_user(
     assert limited.status_code == 429
     assert 1 <= int(limited.headers["Retry-After"]) <= 10
     assert limited.json()["detail"].startswith("too many requests")
-    assert reserve(api, signed_in_headers(api, "other")).status_code == 201
+    assert reserve(api, sign_in(api, "other").headers).status_code == 201
 
 
 def test_a_user_holds_a_bounded_number_of_pending_uploads(
@@ -92,6 +92,26 @@ def test_expired_unused_reservations_and_their_objects_are_cleaned_up(
         fresh = session.get(Upload, fresh_id)
         assert fresh is not None and fresh.status == UploadStatus.PENDING
     assert s3.list_objects_v2(Bucket=bucket, Prefix=expired_key)["KeyCount"] == 0
+
+
+def test_cleanup_keeps_an_expired_upload_that_a_job_points_at(
+    api: httpx.Client, auth: dict[str, str]
+) -> None:
+    """Whatever its status says, an upload with a job is in use: neither the row nor the photo may go."""
+    upload_id = uuid.UUID(upload_photo(api, auth, image_bytes()))
+    with Session(get_engine()) as session:
+        upload = session.get(Upload, upload_id)
+        assert upload is not None and upload.status == UploadStatus.PENDING
+        upload.expires_at = utcnow() - timedelta(minutes=1)
+        session.add(upload)
+        session.add(AnalysisJob(user_id=upload.user_id, upload_id=upload_id, queue="high_priority"))
+        session.commit()
+        key = upload.object_key
+    cleanup_expired_uploads()
+    with Session(get_engine()) as session:
+        assert session.get(Upload, upload_id) is not None
+    s3, bucket = get_s3_client(), get_settings().s3_bucket
+    assert s3.list_objects_v2(Bucket=bucket, Prefix=key)["KeyCount"] == 1
 
 
 def test_a_black_holed_broker_costs_an_analysis_under_a_second(

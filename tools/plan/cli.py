@@ -16,63 +16,11 @@ import sys
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
-import yaml
-
-from tools.plan import cost, crds, critical_path, report, schemas, validation
-from tools.plan.crds import CRD_DIR
+from tools.plan.findings import PlanError
 from tools.plan.harness import REPO_ROOT, STACKS, ProgramFailed, ProgramRun, execute, run_stack
-from tools.plan.policy import load_pack, program_violations
-from tools.plan.stack_runner import stack_config
 
 DEFAULT_OUT = REPO_ROOT / ".local" / "plan"
-VERSION_KEY = "eco2:kubernetesVersion"
-
-
-class PlanError(RuntimeError):
-    """The plan could not be made (the program failed, the version has no schemas)."""
-
-
-def kubernetes_minor(stack: str, overrides: Mapping[str, str | None]) -> str:
-    """The stack's ``eco2:kubernetesVersion`` as major.minor, as the program would read it."""
-    config = {**stack_config(stack), **{k: v for k, v in overrides.items() if v is not None}}
-    version = config.get(VERSION_KEY)
-    if not version:
-        raise PlanError(f"stack {stack}: {VERSION_KEY} is not set")
-    try:
-        return schemas.minor_version(version)
-    except schemas.UnsupportedVersion as error:
-        raise PlanError(f"stack {stack}: {VERSION_KEY}={version}: {error}") from None
-
-
-def build(
-    stack: str,
-    run: ProgramRun,
-    minor: str,
-    *,
-    prices: Mapping[str, Any] | None = None,
-    durations: critical_path.DurationTable | None = None,
-    crd_dir: Path = CRD_DIR,
-) -> report.StackPlan:
-    """The plan of one program run (no I/O besides reading the tables)."""
-    durations = durations or critical_path.DurationTable.load()
-    goals = yaml.safe_load(critical_path.DURATIONS_FILE.read_text(encoding="utf-8"))
-    return report.StackPlan(
-        stack=stack,
-        kubernetes_version=minor,
-        run=run,
-        kubernetes=validation.check(run.resources, minor, crd_dir),
-        policy_rules=len(load_pack().ALL_POLICIES),
-        policy_violations=tuple(program_violations(stack, run.resources)),
-        cost=cost.estimate(run.resources, prices or cost.load_prices()),
-        path=critical_path.critical_path(run.resources, durations),
-        goals={
-            "goalMinutes": goals.get("goal_minutes"),
-            "referenceMinutes": goals.get("reference_minutes"),
-            "referenceSource": goals.get("reference_source"),
-        },
-    )
 
 
 def _run(stack: str, overrides: Mapping[str, str | None]) -> ProgramRun:
@@ -81,12 +29,6 @@ def _run(stack: str, overrides: Mapping[str, str | None]) -> ProgramRun:
     except ProgramFailed as failure:
         lines = failure.stderr.strip().splitlines()
         raise PlanError(f"stack {stack}: program failed: {lines[-1] if lines else 'no output'}") from None
-
-
-def _warm_up() -> None:
-    """Load the CRDs and the policy pack while the programs run in their subprocesses."""
-    crds.catalogue()
-    load_pack()
 
 
 def _overrides(pairs: Sequence[str]) -> dict[str, str | None]:
@@ -134,11 +76,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     with ThreadPoolExecutor(max_workers=len(stacks)) as pool:
         # The program runs in one subprocess per stack; run them side by side.
         runs = {stack: pool.submit(_run, stack, overrides) for stack in stacks}
-        _warm_up()
+        # Imported only now, while the programs run: pulumi_policy, the schemas and the CRDs take a second.
+        from tools.plan import build, report
+
+        build.warm_up()
         for stack in stacks:
             try:
-                minor = kubernetes_minor(stack, overrides)
-                plan = build(stack, runs[stack].result(), minor)
+                minor = build.kubernetes_minor(stack, overrides)
+                plan = build.build(stack, runs[stack].result(), minor)
             except PlanError as error:
                 print(f"plan {stack}: FAILED: {error}", file=sys.stderr)
                 failed = True

@@ -3,11 +3,13 @@
 The API server prunes unknown fields of a custom resource silently; a typo in a key would vanish at ``pulumi
 up``. So, as with the built-in strict schemas, an object schema with ``properties`` admits no other key unless
 it says ``x-kubernetes-preserve-unknown-fields``. The other ``x-kubernetes-*`` extensions are dropped;
-``nullable`` and ``x-kubernetes-int-or-string`` keep their meaning.
+``nullable`` and ``x-kubernetes-int-or-string`` keep their meaning, and Go (RE2) patterns become Python ones
+(RE2 accepts ``^(?i)...``, Python only takes inline flags at the very start).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -24,6 +26,7 @@ _SCHEMA_MAPS = ("properties", "patternProperties", "definitions")
 _SCHEMA_LISTS = ("allOf", "anyOf", "oneOf")
 _SCHEMA_VALUES = ("items", "additionalProperties", "not")
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_INLINE_FLAGS = re.compile(r"\(\?([aiLmsux]+)\)")
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,8 @@ def strict_schema(node: Any, preserve_unknown: bool = False) -> Any:
             schema[key] = [strict_schema(sub) for sub in value]
         elif key in _SCHEMA_VALUES:
             schema[key] = strict_schema(value)
+        elif key == "pattern" and isinstance(value, str):
+            schema[key] = python_pattern(value)
         else:
             schema[key] = value
     if node.get("x-kubernetes-int-or-string") is True and "type" not in node and "anyOf" not in node:
@@ -61,6 +66,16 @@ def strict_schema(node: Any, preserve_unknown: bool = False) -> Any:
     if "properties" in schema and "additionalProperties" not in schema and not (preserve or preserve_unknown):
         schema["additionalProperties"] = False
     return schema
+
+
+def python_pattern(pattern: str) -> str:
+    """A Go regular expression whose inline flags sit mid-pattern (``^(?i)(abort|warn)?$``) as Python
+    accepts it: the flags moved to the front (they then also cover the anchors before them, which have no
+    case)."""
+    flags = "".join(_INLINE_FLAGS.findall(pattern))
+    if not flags or pattern.startswith(f"(?{flags})"):
+        return pattern
+    return f"(?{''.join(sorted(set(flags)))})" + _INLINE_FLAGS.sub("", pattern)
 
 
 @cache
@@ -92,6 +107,15 @@ def _validator(crd_dir: Path, group: str, kind: str, version: str) -> jsonschema
     crd = catalogue(crd_dir)[(group, kind)]
     schema = strict_schema(crd.versions[version]["schema"]["openAPIV3Schema"])
     return jsonschema.validators.Draft7Validator(schema)
+
+
+def validator_for(api_version: str, kind: str, crd_dir: Path = CRD_DIR) -> jsonschema.protocols.Validator:
+    """The closed schema of ``kind`` in ``api_version`` (LookupError without a CRD serving that version)."""
+    group, _, version = api_version.rpartition("/")
+    crd = catalogue(crd_dir).get((group, kind))
+    if crd is None or not crd.versions.get(version, {}).get("served", False):
+        raise LookupError(f"no CRD in {crd_dir} serves {api_version} {kind}")
+    return _validator(crd_dir, group, kind, version)
 
 
 def validate(

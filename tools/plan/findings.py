@@ -7,6 +7,10 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 
+class PlanError(RuntimeError):
+    """The plan could not be made: the program failed, or the Kubernetes version has no schemas."""
+
+
 @dataclass(frozen=True)
 class Finding:
     check: str

@@ -53,7 +53,8 @@ def _registry(minor: str) -> Registry[Any]:
 
 
 @cache
-def _validator(minor: str, api_version: str, kind: str) -> jsonschema.protocols.Validator:
+def validator(minor: str, api_version: str, kind: str) -> jsonschema.protocols.Validator:
+    """The strict schema of a built-in kind (UnknownKind if Kubernetes ``minor`` has none)."""
     file_api = _GROUP_DOMAIN.sub(r"\1-", api_version)
     try:
         schema = kv.schema_contents(
@@ -68,7 +69,7 @@ def _validator(minor: str, api_version: str, kind: str) -> jsonschema.protocols.
 
 def is_built_in(minor: str, api_version: str, kind: str) -> bool:
     try:
-        _validator(minor, api_version, kind)
+        validator(minor, api_version, kind)
     except UnknownKind:
         return False
     return True
@@ -76,8 +77,8 @@ def is_built_in(minor: str, api_version: str, kind: str) -> bool:
 
 def validate(manifest: dict[str, Any], minor: str, subject: str) -> list[Finding]:
     """Every schema error of one built-in object (raises UnknownKind for kinds the schemas do not have)."""
-    validator = _validator(minor, str(manifest.get("apiVersion")), str(manifest.get("kind")))
-    errors = sorted(validator.iter_errors(manifest), key=lambda error: list(map(str, error.absolute_path)))
+    schema = validator(minor, str(manifest.get("apiVersion")), str(manifest.get("kind")))
+    errors = sorted(schema.iter_errors(manifest), key=lambda error: list(map(str, error.absolute_path)))
     return [
         Finding("schema", subject, json_path(error.absolute_path), f"{_message(error)} (Kubernetes {minor})")
         for error in errors

@@ -25,6 +25,7 @@ from apps.recycling.rules import grounding_text, plan_disposal
 from apps.recycling.validation import validate_answer
 from apps.waste.analysis.coach import compose_answer
 from apps.waste.analysis.errors import AnalyzerError
+from apps.waste.analysis.metrics import COACH_ANSWERS
 from apps.waste.analysis.openai_vision import OpenAICaller
 from apps.waste.analysis.types import Answer, Classification
 
@@ -116,7 +117,9 @@ class LLMCoach:
         self._offline = offline if offline is not None else compose_answer
 
     def compose(self, classification: Classification) -> Answer:
-        return self.compose_with_outcome(classification).answer
+        outcome = self.compose_with_outcome(classification)
+        COACH_ANSWERS.labels(outcome.written_by, outcome.fallback_reason or "").inc()
+        return outcome.answer
 
     def compose_with_outcome(self, classification: Classification) -> CoachOutcome:
         offline = self._offline(classification)
@@ -124,7 +127,10 @@ class LLMCoach:
             return CoachOutcome(offline, "offline")
         try:
             draft = self._caller.parse(
-                self._messages(classification, offline), CoachDraft, max_completion_tokens=800
+                self._messages(classification, offline),
+                CoachDraft,
+                max_completion_tokens=800,
+                purpose="coach",
             )
             answer = check_draft(draft, offline)
         except AnalyzerError as error:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import io
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -27,6 +28,7 @@ from apps.core.cache import make_redis
 from apps.core.rate_limit import RedisRateLimiter
 from apps.core.settings import Settings
 from apps.waste.analysis.errors import AnalyzerError, FailureReason
+from apps.waste.analysis.metrics import OPENAI_DURATION, OPENAI_REQUESTS
 from apps.waste.analysis.types import AnalyzerSource, Candidate, Classification, ImageInput
 
 logger = logging.getLogger(__name__)
@@ -93,11 +95,29 @@ class OpenAICaller:
         response_format: type[ParsedT],
         *,
         max_completion_tokens: int,
+        purpose: str = "vision",
     ) -> ParsedT:
-        """Send `messages` and return the model's answer parsed into `response_format`."""
+        """Send `messages` and return the model's answer parsed into `response_format`. `purpose` (vision,
+        coach) labels the call's metrics."""
+        try:
+            parsed = self._parse(messages, response_format, max_completion_tokens, purpose)
+        except AnalyzerError as error:
+            OPENAI_REQUESTS.labels(purpose, error.reason).inc()
+            raise
+        OPENAI_REQUESTS.labels(purpose, "ok").inc()
+        return parsed
+
+    def _parse(
+        self,
+        messages: list[ChatCompletionMessageParam],
+        response_format: type[ParsedT],
+        max_completion_tokens: int,
+        purpose: str,
+    ) -> ParsedT:
         if self._client is None:
             raise AnalyzerError(FailureReason.NOT_CONFIGURED, "ECO2_OPENAI_API_KEY is not set")
         self._wait_for_rate_limit()
+        started = time.perf_counter()
         try:
             completion = self._client.chat.completions.parse(
                 model=self.model,
@@ -110,6 +130,8 @@ class OpenAICaller:
             raise analyzer_error_from_openai(error) from error
         except pydantic.ValidationError as error:
             raise AnalyzerError(FailureReason.INVALID_OUTPUT, _short(error)) from error
+        finally:
+            OPENAI_DURATION.labels(purpose).observe(time.perf_counter() - started)
         message = completion.choices[0].message
         if message.refusal:
             raise AnalyzerError(FailureReason.REFUSAL, message.refusal)

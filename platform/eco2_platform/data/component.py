@@ -42,6 +42,8 @@ class DataServicesArgs:
     namespace: k8s.core.v1.Namespace
     scheduling_ready: Sequence[pulumi.Resource]
     """What every scheduled pod waits for (the CNI)."""
+    storage_ready: Sequence[pulumi.Resource]
+    """The EBS CSI driver and the gp3 StorageClass the claims use."""
 
 
 class DataServices(pulumi.ComponentResource):
@@ -51,7 +53,9 @@ class DataServices(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: DataServicesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("eco2:platform:DataServices", name, None, opts)
-        opts_k8s = pods.child_options(self, args.provider, [args.namespace, *args.scheduling_ready])
+        opts_k8s = pods.child_options(
+            self, args.provider, [args.namespace, *args.scheduling_ready, *args.storage_ready]
+        )
         self.passwords = {}
         secrets: dict[str, k8s.core.v1.Secret] = {}
         for endpoint in (POSTGRESQL, REDIS, RABBITMQ):
@@ -137,23 +141,36 @@ def _secret_volume(name: str, secret: k8s.core.v1.Secret, keys: Sequence[str]) -
     )
 
 
+def _exporter(
+    image: str, uid: int, port: int, env: Sequence[k8s.core.v1.EnvVarArgs]
+) -> k8s.core.v1.ContainerArgs:
+    """A Prometheus exporter sidecar that reads its server over the pod's loopback."""
+    health = pods.http_probe("/", "metrics", period=30, timeout=5, failures=3)
+    return k8s.core.v1.ContainerArgs(
+        name="exporter",
+        image=image,
+        env=list(env),
+        ports=[k8s.core.v1.ContainerPortArgs(name="metrics", container_port=port)],
+        resources=EXPORTER_RESOURCES.args(),
+        security_context=pods.container_security(uid),
+        readiness_probe=health,
+        liveness_probe=health,
+    )
+
+
 def _postgresql(sizing: WorkloadSizing, secret: k8s.core.v1.Secret) -> DataServiceSpec:
     password = pods.secret_env("POSTGRES_PASSWORD", secret.metadata.name, PASSWORD_KEY)
-    exporter = k8s.core.v1.ContainerArgs(
-        name="exporter",
-        image=POSTGRES_EXPORTER_IMAGE,
-        env=[
+    exporter = _exporter(
+        POSTGRES_EXPORTER_IMAGE,
+        POSTGRES_EXPORTER_UID,
+        POSTGRESQL.metrics_port,
+        [
             k8s.core.v1.EnvVarArgs(
                 name="DATA_SOURCE_URI", value=f"127.0.0.1:{POSTGRESQL.port}/{DATABASE_NAME}?sslmode=disable"
             ),
             k8s.core.v1.EnvVarArgs(name="DATA_SOURCE_USER", value=POSTGRESQL.user),
             pods.secret_env("DATA_SOURCE_PASS", secret.metadata.name, PASSWORD_KEY),
         ],
-        ports=[k8s.core.v1.ContainerPortArgs(name="metrics", container_port=POSTGRESQL.metrics_port)],
-        resources=EXPORTER_RESOURCES.args(),
-        security_context=pods.container_security(POSTGRES_EXPORTER_UID),
-        readiness_probe=pods.http_probe("/", "metrics", period=30, timeout=5, failures=3),
-        liveness_probe=pods.http_probe("/", "metrics", period=30, timeout=5, failures=3),
     )
     return DataServiceSpec(
         endpoint=POSTGRESQL,
@@ -163,6 +180,7 @@ def _postgresql(sizing: WorkloadSizing, secret: k8s.core.v1.Secret) -> DataServi
         volume_gib=sizing.postgresql_volume_gib,
         resources=pods.Resources("250m", "512Mi", "2", "1536Mi"),
         health_command=["pg_isready", "-h", "127.0.0.1", "-U", POSTGRESQL.user, "-d", DATABASE_NAME],
+        probe_period_seconds=10,
         # The entrypoint writes the socket and lock file to /var/run/postgresql and runs initdb into PGDATA.
         scratch=pods.Scratch({"run": "/var/run/postgresql", "tmp": pods.TMP_DIR}),
         env=[
@@ -178,18 +196,14 @@ def _postgresql(sizing: WorkloadSizing, secret: k8s.core.v1.Secret) -> DataServi
 
 def _redis(sizing: WorkloadSizing, secret: k8s.core.v1.Secret) -> DataServiceSpec:
     auth = pods.secret_env("REDISCLI_AUTH", secret.metadata.name, PASSWORD_KEY)
-    exporter = k8s.core.v1.ContainerArgs(
-        name="exporter",
-        image=REDIS_EXPORTER_IMAGE,
-        env=[
+    exporter = _exporter(
+        REDIS_EXPORTER_IMAGE,
+        REDIS_EXPORTER_UID,
+        REDIS.metrics_port,
+        [
             k8s.core.v1.EnvVarArgs(name="REDIS_ADDR", value=f"redis://127.0.0.1:{REDIS.port}"),
             pods.secret_env("REDIS_PASSWORD", secret.metadata.name, PASSWORD_KEY),
         ],
-        ports=[k8s.core.v1.ContainerPortArgs(name="metrics", container_port=REDIS.metrics_port)],
-        resources=EXPORTER_RESOURCES.args(),
-        security_context=pods.container_security(REDIS_EXPORTER_UID),
-        readiness_probe=pods.http_probe("/", "metrics", period=30, timeout=5, failures=3),
-        liveness_probe=pods.http_probe("/", "metrics", period=30, timeout=5, failures=3),
     )
     return DataServiceSpec(
         endpoint=REDIS,
@@ -213,6 +227,7 @@ def _redis(sizing: WorkloadSizing, secret: k8s.core.v1.Secret) -> DataServiceSpe
             "allkeys-lru",
         ],
         health_command=["sh", "-c", "redis-cli -h 127.0.0.1 ping | grep -q PONG"],
+        probe_period_seconds=10,
         scratch=pods.Scratch({"tmp": pods.TMP_DIR}),
         env=[auth],
         config_volumes=[(_secret_volume("auth", secret, ["auth.conf"]), "/etc/redis/auth")],
@@ -228,7 +243,9 @@ def _rabbitmq(sizing: WorkloadSizing, secret: k8s.core.v1.Secret) -> DataService
         data_path="/var/lib/rabbitmq",  # also HOME: the Erlang cookie the CLI tools share with the server
         volume_gib=sizing.rabbitmq_volume_gib,
         resources=RABBITMQ_RESOURCES,
+        # Each check boots an Erlang VM for the CLI (about a second of CPU): probe less often.
         health_command=["rabbitmq-diagnostics", "-q", "check_port_connectivity"],
+        probe_period_seconds=30,
         scratch=pods.Scratch({"tmp": pods.TMP_DIR}),
         config_volumes=[
             (_secret_volume("config", secret, ["rabbitmq.conf", "enabled_plugins"]), "/etc/rabbitmq")

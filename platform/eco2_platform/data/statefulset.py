@@ -15,9 +15,8 @@ from eco2_platform.storage_classes import DEFAULT_STORAGE_CLASS
 from eco2_platform.workloads import pods
 
 DATA_VOLUME = "data"
-PROBE_PERIOD_SECONDS = 15
-STARTUP_FAILURES = 40
-"""First start runs initdb / creates the broker database: up to 40 x 15 s."""
+STARTUP_SECONDS = 600
+"""First start runs initdb / creates the broker's database: up to 10 minutes."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +30,7 @@ class DataServiceSpec:
     resources: pods.Resources
     health_command: Sequence[str]
     """Exit 0 when the server answers; the readiness, liveness and startup probes all run it."""
+    probe_period_seconds: int
     scratch: pods.Scratch
     args: Sequence[str] = ()
     env: Sequence[k8s.core.v1.EnvVarArgs] = ()
@@ -49,7 +49,9 @@ class DataServiceSpec:
 
 
 def probe(spec: DataServiceSpec, failures: int) -> k8s.core.v1.ProbeArgs:
-    return pods.exec_probe(spec.health_command, period=PROBE_PERIOD_SECONDS, timeout=10, failures=failures)
+    return pods.exec_probe(
+        spec.health_command, period=spec.probe_period_seconds, timeout=10, failures=failures
+    )
 
 
 def server_container(spec: DataServiceSpec) -> k8s.core.v1.ContainerArgs:
@@ -65,7 +67,7 @@ def server_container(spec: DataServiceSpec) -> k8s.core.v1.ContainerArgs:
         ports=ports,
         resources=spec.resources.args(),
         security_context=pods.container_security(spec.uid),
-        startup_probe=probe(spec, STARTUP_FAILURES),
+        startup_probe=probe(spec, STARTUP_SECONDS // spec.probe_period_seconds),
         readiness_probe=probe(spec, 2),
         liveness_probe=probe(spec, 4),
         volume_mounts=[

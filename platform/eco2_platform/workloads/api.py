@@ -3,17 +3,17 @@ the ALB target group forwards to (infra/ports.py), an HPA on CPU and a PodDisrup
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-
 import pulumi
 import pulumi_kubernetes as k8s
 
 from eco2_platform.namespaces import APP_NAMESPACE
 from eco2_platform.workloads import pods
-from eco2_platform.workloads.app_config import AppConfig
-from eco2_platform.workloads.app_pod import AppContainer, app_pod_template, deployment_metadata
-from infra.config import WorkloadSizing
+from eco2_platform.workloads.app_pod import (
+    AppContainer,
+    AppWorkloadArgs,
+    app_pod_template,
+    deployment_metadata,
+)
 from infra.ports import API_ROUTES, CONTAINER_PORT, HEALTH_CHECK_PATH, ApiRoute
 from infra.roles import API_ROLE
 
@@ -29,21 +29,11 @@ def serve_command(service: str) -> list[str]:
     return ["ecoeco", "serve", service, "--host", LISTEN_ALL, "--port", str(CONTAINER_PORT)]
 
 
-@dataclass(frozen=True)
-class ApiArgs:
-    provider: k8s.Provider
-    image: str
-    sizing: WorkloadSizing
-    config: AppConfig
-    wait_for: Sequence[pulumi.Resource]
-    """The CNI and the migration Job: a new image serves only a migrated schema."""
-
-
 class Api(pulumi.ComponentResource):
     deployments: dict[str, k8s.apps.v1.Deployment]
     services: dict[str, k8s.core.v1.Service]
 
-    def __init__(self, name: str, args: ApiArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, args: AppWorkloadArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("eco2:platform:Api", name, None, opts)
         self.deployments = {}
         self.services = {}
@@ -51,7 +41,7 @@ class Api(pulumi.ComponentResource):
             self._service(route, args)
         self.register_outputs({"services": {name: s.metadata.name for name, s in self.services.items()}})
 
-    def _service(self, route: ApiRoute, args: ApiArgs) -> None:
+    def _service(self, route: ApiRoute, args: AppWorkloadArgs) -> None:
         name = route.service
         labels = pods.labels(API_NAME, name)
         match = pods.selector(API_NAME, name)

@@ -6,16 +6,30 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+import pulumi
 import pulumi_kubernetes as k8s
 
 from eco2_platform.workloads import pods
 from eco2_platform.workloads.app_config import CONFIG_CHECKSUM_ANNOTATION, AppConfig
+from infra.config import WorkloadSizing
 
 APP_UID = 10001
 """``USER 10001:10001`` in apps/Dockerfile."""
 HOME = "/home/eco2"
 APP_SCRATCH = {"tmp": pods.TMP_DIR, "home": HOME}
 """Where every app process may write: Python's tempfile directory and HOME (the image creates no home)."""
+
+
+@dataclass(frozen=True)
+class AppWorkloadArgs:
+    """What the long-running app workloads (``Api``, ``Workers``) need."""
+
+    provider: k8s.Provider
+    image: str
+    sizing: WorkloadSizing
+    config: AppConfig
+    wait_for: Sequence[pulumi.Resource]
+    """The CNI and the migration Job: a new image runs only against a migrated schema."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +45,8 @@ class AppContainer:
     startup: k8s.core.v1.ProbeArgs | None = None
     extra_scratch: Mapping[str, str] = field(default_factory=dict)
     """More emptyDirs (name → path), e.g. the beat schedule."""
+    env: Mapping[str, str] = field(default_factory=dict)
+    """Plain variables of this process only (never a secret: those come from AppConfig)."""
 
 
 def app_pod_template(
@@ -73,7 +89,11 @@ def app_pod_template(
                     name=container.name,
                     image=image,
                     command=list(container.command),
-                    env=[k8s.core.v1.EnvVarArgs(name="HOME", value=HOME), *config.env()],
+                    env=[
+                        k8s.core.v1.EnvVarArgs(name=name, value=value)
+                        for name, value in {"HOME": HOME, **container.env}.items()
+                    ]
+                    + config.env(),
                     env_from=config.env_from(),
                     ports=list(container.ports) or None,
                     resources=container.resources.args(),

@@ -3,29 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from eco2_platform.data.component import DataServices, DataServicesArgs
 from eco2_platform.network_policies import NetworkPolicies, NetworkPoliciesArgs
-from eco2_platform.workloads.api import Api, ApiArgs
+from eco2_platform.workloads.api import Api
 from eco2_platform.workloads.app_config import AppConfig, AppConfigArgs
+from eco2_platform.workloads.app_pod import AppWorkloadArgs
 from eco2_platform.workloads.migration import Migration, MigrationArgs
 from eco2_platform.workloads.namespaces import Namespaces, NamespacesArgs
 from eco2_platform.workloads.pod_monitors import PodMonitors, PodMonitorsArgs
-from eco2_platform.workloads.workers import Workers, WorkersArgs
+from eco2_platform.workloads.workers import Workers
 from infra.config import StackConfig
-
-
-@dataclass(frozen=True)
-class DeployedWorkloads:
-    namespaces: Namespaces
-    data: DataServices
-    migration: Migration
-    api: Api
-    workers: Workers
 
 
 def deploy_workloads(
@@ -35,8 +26,9 @@ def deploy_workloads(
     bucket_name: pulumi.Input[str],
     app_secrets: Mapping[str, pulumi.Output[str]],
     scheduling_ready: Sequence[pulumi.Resource],
+    storage_ready: Sequence[pulumi.Resource],
     monitoring_ready: Sequence[pulumi.Resource],
-) -> DeployedWorkloads:
+) -> None:
     """Namespaces → network policies and data services → settings → migration Job → APIs and workers."""
     namespaces = Namespaces("namespaces", NamespacesArgs(provider=provider))
     NetworkPolicies(
@@ -50,6 +42,7 @@ def deploy_workloads(
             provider=provider,
             namespace=namespaces.data,
             scheduling_ready=scheduling_ready,
+            storage_ready=storage_ready,
         ),
     )
     app_config = AppConfig(
@@ -58,11 +51,13 @@ def deploy_workloads(
             provider=provider,
             namespace=namespaces.app,
             environment=config.stack,
+            domain=config.domain,
             bucket_name=bucket_name,
             region=config.region,
             app_origins=config.app_origins,
             data_passwords=data.passwords,
             app_secrets=app_secrets,
+            sign_in_client_ids=config.sign_in_client_ids,
         ),
     )
     migration = Migration(
@@ -74,29 +69,16 @@ def deploy_workloads(
             wait_for=[*scheduling_ready, *data.statefulsets],
         ),
     )
-    after_migration = [*scheduling_ready, migration.job]
-    api = Api(
-        "api",
-        ApiArgs(
-            provider=provider,
-            image=config.image,
-            sizing=config.workloads,
-            config=app_config,
-            wait_for=after_migration,
-        ),
+    app = AppWorkloadArgs(
+        provider=provider,
+        image=config.image,
+        sizing=config.workloads,
+        config=app_config,
+        wait_for=[*scheduling_ready, migration.job],
     )
-    workers = Workers(
-        "workers",
-        WorkersArgs(
-            provider=provider,
-            image=config.image,
-            sizing=config.workloads,
-            config=app_config,
-            wait_for=after_migration,
-        ),
-    )
+    Api("api", app)
+    Workers("workers", app)
     PodMonitors(
         "pod-monitors",
         PodMonitorsArgs(provider=provider, wait_for=[namespaces.app, namespaces.data, *monitoring_ready]),
     )
-    return DeployedWorkloads(namespaces=namespaces, data=data, migration=migration, api=api, workers=workers)

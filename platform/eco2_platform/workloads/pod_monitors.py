@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from eco2_platform.data.endpoints import DATA_ENDPOINTS
+from eco2_platform.data.endpoints import POSTGRESQL, RABBITMQ, REDIS
 from eco2_platform.namespaces import APP_NAMESPACE, DATA_NAMESPACE
 from eco2_platform.workloads import pods
 from eco2_platform.workloads.api import API_NAME
@@ -17,6 +17,7 @@ from eco2_platform.workloads.workers import WORKER_NAME
 from infra.ports import METRICS_PATH
 
 SCRAPE_INTERVAL = "30s"
+RABBITMQ_PER_OBJECT_PATH = "/metrics/per-object"
 
 
 @dataclass(frozen=True)
@@ -26,11 +27,15 @@ class ScrapeTarget:
     pod_name_label: str
     """``app.kubernetes.io/name`` of the pods."""
     port: str
-    """Name of the container port serving METRICS_PATH."""
+    """Name of the container port serving the metrics."""
+    path: str = METRICS_PATH
 
 
 SCRAPE_TARGETS = (
-    *(ScrapeTarget(endpoint.name, DATA_NAMESPACE, endpoint.name, "metrics") for endpoint in DATA_ENDPOINTS),
+    ScrapeTarget(POSTGRESQL.name, DATA_NAMESPACE, POSTGRESQL.name, "metrics"),
+    ScrapeTarget(REDIS.name, DATA_NAMESPACE, REDIS.name, "metrics"),
+    # Per-queue series (depth, consumers, redeliveries) instead of the node-wide aggregate of /metrics.
+    ScrapeTarget(RABBITMQ.name, DATA_NAMESPACE, RABBITMQ.name, "metrics", RABBITMQ_PER_OBJECT_PATH),
     ScrapeTarget("api", APP_NAMESPACE, API_NAME, "http"),
     ScrapeTarget("workers", APP_NAMESPACE, WORKER_NAME, "metrics"),
 )
@@ -59,7 +64,7 @@ class PodMonitors(pulumi.ComponentResource):
                 spec={
                     "selector": {"matchLabels": {"app.kubernetes.io/name": target.pod_name_label}},
                     "podMetricsEndpoints": [
-                        {"port": target.port, "path": METRICS_PATH, "interval": SCRAPE_INTERVAL}
+                        {"port": target.port, "path": target.path, "interval": SCRAPE_INTERVAL}
                     ],
                 },
                 opts=pods.child_options(self, args.provider, args.wait_for),

@@ -9,7 +9,6 @@ runs.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -18,9 +17,12 @@ import pulumi_kubernetes as k8s
 from apps.core.queue_table import QueueName
 from eco2_platform.namespaces import APP_NAMESPACE
 from eco2_platform.workloads import pods
-from eco2_platform.workloads.app_config import AppConfig
-from eco2_platform.workloads.app_pod import AppContainer, app_pod_template, deployment_metadata
-from infra.config import WorkloadSizing
+from eco2_platform.workloads.app_pod import (
+    AppContainer,
+    AppWorkloadArgs,
+    app_pod_template,
+    deployment_metadata,
+)
 from infra.ports import WORKER_METRICS_PORT
 
 ASYNC_ROLE = "async"
@@ -33,6 +35,9 @@ WORKER_RESOURCES = pods.Resources("200m", "448Mi", "2", "1Gi")
 BEAT_RESOURCES = pods.Resources("20m", "128Mi", "500m", "384Mi")
 BEAT_STATE_DIR = "/var/lib/celery"
 BEAT_SCHEDULE = f"{BEAT_STATE_DIR}/celerybeat-schedule"
+METRICS_DIR = f"{pods.TMP_DIR}/eco2-metrics"
+"""prometheus-client's multiprocess directory: the pool processes that run the tasks write their samples
+there and the worker's metrics server sums them (docs/observability.md)."""
 BEAT_STALE_MINUTES = 10
 """Beat rewrites its schedule file at least every 3 minutes (the sweep runs every minute)."""
 
@@ -98,20 +103,10 @@ BEAT_LIVENESS = [
 ]
 
 
-@dataclass(frozen=True)
-class WorkersArgs:
-    provider: k8s.Provider
-    image: str
-    sizing: WorkloadSizing
-    config: AppConfig
-    wait_for: Sequence[pulumi.Resource]
-    """The CNI and the migration Job."""
-
-
 class Workers(pulumi.ComponentResource):
     deployments: dict[str, k8s.apps.v1.Deployment]
 
-    def __init__(self, name: str, args: WorkersArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, args: AppWorkloadArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("eco2:platform:Workers", name, None, opts)
         self._args = args
         self.deployments = {}
@@ -162,6 +157,7 @@ class Workers(pulumi.ComponentResource):
             # (late acks: unfinished messages are redelivered) and drops a connection that may be wedged.
             liveness=pods.exec_probe(ping, period=60, timeout=30, failures=5),
             startup=pods.exec_probe(ping, period=15, timeout=30, failures=40),
+            env={"PROMETHEUS_MULTIPROC_DIR": METRICS_DIR},
         )
         self._deployment(
             name,
