@@ -37,7 +37,7 @@ def test_wrong_command_variant_misspells_the_executable() -> None:
 
 def test_missing_env_variant_removes_the_token_secret_everywhere() -> None:
     manifests = variant(BY_NAME["missing"], RENDERED)
-    assert all("ECO2_TOKEN_SECRET" not in m.get("data", {}) for m in manifests if m["kind"] == "Secret")
+    assert all("ECO2_TOKEN_SIGNING_KEY" not in m.get("data", {}) for m in manifests if m["kind"] == "Secret")
 
 
 def test_variants_leave_the_rendered_manifests_alone() -> None:

@@ -43,7 +43,7 @@ def test_addresses_become_this_machines_wherever_they_are_defined(rendered: list
     secret = {k: base64.b64decode(v).decode() for k, v in local["Secret/eco2-secrets"]["data"].items()}
     assert secret["ECO2_DATABASE_URL"] == MACHINE.database_url
     assert secret["ECO2_BROKER_URL"] == MACHINE.broker_url
-    assert secret["ECO2_TOKEN_SECRET"] == "fixture-token-secret-of-at-least-32-characters"  # not an address
+    assert "plan-placeholder" in secret["ECO2_TOKEN_SIGNING_KEY"]  # MACHINE has no key: kept as rendered
     env = effective_env(
         local["Deployment/worker"]["spec"]["template"]["spec"]["containers"][0], list(local.values())
     )
@@ -184,7 +184,7 @@ def test_effective_env_resolves_key_refs(rendered: list[Manifest]) -> None:
         "env": [
             {
                 "name": "A",
-                "valueFrom": {"secretKeyRef": {"name": "eco2-secrets", "key": "ECO2_TOKEN_SECRET"}},
+                "valueFrom": {"secretKeyRef": {"name": "eco2-secrets", "key": "ECO2_TOKEN_SIGNING_KEY"}},
             },
             {
                 "name": "B",
@@ -194,7 +194,8 @@ def test_effective_env_resolves_key_refs(rendered: list[Manifest]) -> None:
         ],
     }
     env = effective_env(container, rendered)
-    assert env == {"A": "fixture-token-secret-of-at-least-32-characters", "B": "dev"}
+    assert env["B"] == "dev" and "C" not in env
+    assert env["A"].startswith("-----BEGIN PRIVATE KEY-----\nplan-placeholder")
 
 
 def test_the_plans_placeholder_signing_key_becomes_this_runs_key(rendered: list[Manifest]) -> None:

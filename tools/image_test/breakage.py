@@ -55,16 +55,18 @@ def misspell_command(deployment: Manifest, _: list[Manifest]) -> None:
     words[0] = words[0] + "-typo"
 
 
-def drop_token_secret(deployment: Manifest, manifests: list[Manifest]) -> None:
-    """ECO2_TOKEN_SECRET disappears from the container's env and from every Secret and ConfigMap."""
+TOKEN_KEYS = ("ECO2_TOKEN_SIGNING_KEY", "ECO2_TOKEN_PUBLIC_KEY")
+
+
+def drop_token_keys(deployment: Manifest, manifests: list[Manifest]) -> None:
+    """The token keys disappear from the container's env and from every Secret and ConfigMap."""
     for container in containers(deployment):
-        container["env"] = [
-            entry for entry in container.get("env", []) if entry["name"] != "ECO2_TOKEN_SECRET"
-        ]
+        container["env"] = [entry for entry in container.get("env", []) if entry["name"] not in TOKEN_KEYS]
     for manifest in manifests:
         if manifest["kind"] in ("Secret", "ConfigMap"):
             for key in ("data", "stringData"):
-                manifest.get(key, {}).pop("ECO2_TOKEN_SECRET", None)
+                for name in TOKEN_KEYS:
+                    manifest.get(key, {}).pop(name, None)
 
 
 BREAKAGES = (
@@ -76,6 +78,9 @@ BREAKAGES = (
     ),
     Breakage("wrong command", _first_api, misspell_command, "-typo"),
     Breakage(
-        "missing environment variable ECO2_TOKEN_SECRET", _first_api, drop_token_secret, "ECO2_TOKEN_SECRET"
+        "missing environment variable ECO2_TOKEN_SIGNING_KEY",
+        _first_api,
+        drop_token_keys,
+        "ECO2_TOKEN_SIGNING_KEY",
     ),
 )
