@@ -32,6 +32,7 @@ from apps.auth.schemas import (
 from apps.core.access_tokens import REFRESH_COOKIE
 from apps.core.db import SessionDep
 from apps.core.dependencies import CurrentUser, RedisDep, SettingsDep, check_csrf
+from apps.core.errors import error_responses
 from apps.core.settings import Settings
 
 router = APIRouter(tags=["auth"])
@@ -87,6 +88,7 @@ def providers(settings: SettingsDep) -> ProvidersResponse:
 @router.get(
     "/{provider}/authorize",
     status_code=status.HTTP_302_FOUND,
+    response_class=RedirectResponse,
     dependencies=[SignInRateLimit],
     summary="Start signing in (or, with link=true and a session, linking) with a provider",
 )
@@ -180,7 +182,12 @@ def native_sign_in(
     return _token_response(tokens.start_session(session, ring, settings, user_id, browser=False), settings)
 
 
-@router.post("/refresh", response_model=TokenResponse | SessionResponse, dependencies=[TokenRateLimit])
+@router.post(
+    "/refresh",
+    response_model=TokenResponse | SessionResponse,
+    dependencies=[TokenRateLimit],
+    responses=error_responses(401),
+)
 def refresh(
     body: RefreshRequest,
     request: Request,

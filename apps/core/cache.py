@@ -13,6 +13,10 @@ from apps.core.circuit import CircuitBreaker
 from apps.core.settings import get_settings
 
 
+class RedisCircuitOpen(redis.ConnectionError):
+    """Redis was not called: its circuit is open (the opening was logged once, callers need not log this)."""
+
+
 class GuardedRedis(redis.Redis):
     """A Redis client behind a circuit breaker: while Redis is unreachable, commands fail at once with
     `redis.ConnectionError` instead of each waiting for a timeout. Callers treat that as a miss."""
@@ -21,7 +25,7 @@ class GuardedRedis(redis.Redis):
 
     def execute_command(self, *args: Any, **options: Any) -> Any:
         if not self.breaker.allow():
-            raise redis.ConnectionError("Redis circuit open")
+            raise RedisCircuitOpen("Redis circuit open")
         try:
             result = super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
         except (redis.ConnectionError, redis.TimeoutError):

@@ -13,11 +13,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 logger = logging.getLogger(__name__)
 
@@ -100,6 +102,14 @@ async def eco2_error_handler(_: Request, error: Exception) -> JSONResponse:
     return error_response(error.status_code, error.detail, error.headers)
 
 
+async def http_error_handler(request: Request, error: Exception) -> Response:
+    """FastAPI's own rendering of HTTPException, with a text detail bounded like every other error."""
+    assert isinstance(error, StarletteHTTPException)
+    if isinstance(error.detail, str) and len(error.detail) > MAX_MESSAGE_CHARS:
+        error = StarletteHTTPException(error.status_code, bounded(error.detail), error.headers)
+    return await http_exception_handler(request, error)
+
+
 async def validation_error_handler(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
     return JSONResponse(status_code=422, content={"detail": validation_issues(error.errors())})
@@ -179,6 +189,7 @@ def document_common_errors(app: FastAPI) -> None:
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Eco2Error, eco2_error_handler)
+    app.add_exception_handler(StarletteHTTPException, http_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(PoolTimeout, database_busy_handler)
     for unavailable in (OperationalError, InterfaceError):

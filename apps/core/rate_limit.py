@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 import redis
 
+from apps.core.cache import RedisCircuitOpen
 from apps.core.errors import Eco2Error
 
 logger = logging.getLogger(__name__)
@@ -133,6 +134,8 @@ class RequestLimiter:
             args += [round(60_000_000 / limit.rate_per_minute), limit.burst]
         try:
             wait_us = int(self._script(keys=keys, args=args))
+        except RedisCircuitOpen:
+            return 0.0
         except redis.RedisError as error:
             logger.warning("rate limits unavailable, letting the request through: %s", type(error).__name__)
             return 0.0

@@ -13,6 +13,7 @@ import uuid
 import redis
 from pydantic import BaseModel, ValidationError
 
+from apps.core.cache import RedisCircuitOpen
 from apps.core.observability.metrics import CACHE_REQUESTS
 from apps.waste.models import JobStatus
 from apps.waste.schemas import AnalysisRead
@@ -39,6 +40,8 @@ class FinishedJobCache:
     def get(self, job_id: uuid.UUID, user_id: uuid.UUID) -> AnalysisRead | None:
         try:
             raw = self._client.get(_key(job_id))
+        except RedisCircuitOpen:
+            return None
         except redis.RedisError as error:
             logger.warning("analysis cache unavailable, reading the database: %s", error)
             CACHE_REQUESTS.labels(CACHE_NAME, "error").inc()
@@ -62,5 +65,7 @@ class FinishedJobCache:
         entry = _CachedJob(user_id=user_id, job=job).model_dump_json()
         try:
             self._client.set(_key(job.job_id), entry, ex=FINISHED_JOB_TTL_SECONDS)
+        except RedisCircuitOpen:
+            return
         except redis.RedisError as error:
             logger.warning("could not cache job %s: %s", job.job_id, error)

@@ -10,6 +10,15 @@ class ScanError(Eco2Error):
     status_code = 400
 
 
+class UnknownCaller(ScanError):
+    """A valid token whose user no longer exists."""
+
+    status_code = 401
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, {"WWW-Authenticate": "Bearer"})
+
+
 class UploadNotFound(ScanError):
     status_code = 404
 

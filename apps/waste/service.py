@@ -88,7 +88,11 @@ def create_upload(
         expires_at=utcnow() + timedelta(seconds=settings.upload_url_ttl_seconds) + UPLOAD_CLAIM_WINDOW,
     )
     session.add(upload)
-    session.commit()
+    try:
+        session.commit()
+    except IntegrityError:  # the token's user no longer exists (uploads.user_id references users)
+        session.rollback()
+        raise errors.UnknownCaller("unknown user") from None
     metrics.UPLOADS_RESERVED.inc()
     return NewUpload(upload=upload, presigned=presigned)
 

@@ -7,13 +7,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fastapi import FastAPI, Response
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+from fastapi import FastAPI, HTTPException, Response
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, ConfigDict, StrictInt
 
 from apps.core.settings import Settings
 from apps.main import create_app, install_hardening
-from tests.support.identity import fresh_signing_key_pem
 
 LIMIT = 4096
 
@@ -33,6 +34,10 @@ def make_app(**overrides: object) -> FastAPI:
     def echo(payload: Payload) -> dict[str, object]:
         received.append(1)
         return payload.model_dump()
+
+    @app.get("/missing/{name}")
+    def missing(name: str) -> None:
+        raise HTTPException(404, detail=f"no such thing: {name}")
 
     @app.get("/public")
     def public(response: Response) -> dict[str, str]:
@@ -166,13 +171,22 @@ def test_cors_refuses_other_origins(client: TestClient) -> None:
 def test_docs_and_openapi_only_where_enabled(
     monkeypatch: pytest.MonkeyPatch, environment: str, docs_enabled: bool | None, served: bool
 ) -> None:
+    deployed_key = Ed25519PrivateKey.generate().private_bytes(
+        Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()
+    )
     settings = Settings(
         _env_file=None,
         environment=environment,
-        token_signing_key=fresh_signing_key_pem(),
+        token_signing_key=deployed_key.decode() if environment != "local" else None,
         docs_enabled=docs_enabled,
     )
     monkeypatch.setattr("apps.main.get_settings", lambda: settings)
     client = TestClient(create_app(["recycling"]))  # no lifespan: nothing connects
     for path in ("/docs", "/redoc", "/openapi.json"):
         assert client.get(path).status_code == (200 if served else 404), path
+
+
+def test_http_errors_stay_bounded(client: TestClient) -> None:
+    response = client.get(f"/missing/{'x' * 5000}")
+    assert response.status_code == 404
+    assert len(response.json()["detail"]) <= 200

@@ -205,7 +205,7 @@ def test_searches_are_rate_limited_per_client_ip(
     assert api.get(nearby).status_code == 429, "both searches share one budget per client IP"
 
 
-def test_a_poll_needs_a_valid_token_and_reads_only_the_callers_job(
+def test_scan_endpoints_need_a_valid_token_and_touch_only_the_callers_rows(
     api: httpx.Client, auth: dict[str, str]
 ) -> None:
     upload_id = upload_photo(api, auth, image_bytes())
@@ -216,3 +216,6 @@ def test_a_poll_needs_a_valid_token_and_reads_only_the_callers_job(
     # A valid token whose user has no such job (or no longer exists): the row's owner decides.
     stranger = {"Authorization": f"Bearer {access_token_for(uuid.uuid4(), get_settings())}"}
     assert api.get(f"{ANALYSES}/{job_id}", headers=stranger).status_code == 404
+    assert api.post(ANALYSES, json={"upload_id": upload_id}, headers=stranger).status_code == 404
+    refused = reserve(api, stranger)
+    assert refused.status_code == 401 and refused.json() == {"detail": "unknown user"}
