@@ -1,0 +1,84 @@
+"""What the built image holds and how it runs (needs podman and `make image`; image-test runs these)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+IMAGE = os.environ.get("ECO2_IMAGE", "localhost/eco2-api:dev")
+ENV = {**os.environ, "CONTAINERS_CONF": str(REPO_ROOT / "scripts" / "image" / "containers.conf")}
+
+
+def _image_present() -> bool:
+    if shutil.which("podman") is None:
+        return False
+    return subprocess.run(["podman", "image", "exists", IMAGE], env=ENV, check=False).returncode == 0
+
+
+pytestmark = [
+    pytest.mark.podman,
+    pytest.mark.skipif(not _image_present(), reason=f"needs podman and {IMAGE} (make image)"),
+]
+
+
+def _run(*command: str) -> subprocess.CompletedProcess[str]:
+    """The image's default user, no network at all, a read-only root filesystem, local settings."""
+    flags = [
+        "--rm",
+        "--network",
+        "none",
+        "--read-only",
+        "--read-only-tmpfs=false",
+        "-e",
+        "ECO2_ENVIRONMENT=local",
+    ]
+    return subprocess.run(
+        ["podman", "run", *flags, IMAGE, *command], capture_output=True, text=True, env=ENV, timeout=120
+    )
+
+
+def test_the_image_runs_as_the_numeric_non_root_user_the_manifests_declare() -> None:
+    user = subprocess.run(
+        ["podman", "image", "inspect", "--format", "{{.Config.User}}", IMAGE],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        check=True,
+    ).stdout.strip()
+    assert user == "10001:10001"
+    assert _run("id", "-u").stdout.strip() == "10001"
+
+
+def test_no_compiler_no_pip_no_test_code_no_pulumi() -> None:
+    assert _run("sh", "-c", "command -v gcc cc c++ clang make").stdout.strip() == ""
+    probe = "import importlib.util as u; print(sorted(m for m in {} if u.find_spec(m)))".format(
+        (
+            "pip",
+            "setuptools",
+            "pytest",
+            "pulumi",
+            "pulumi_kubernetes",
+            "moto",
+            "tests",
+            "tools",
+            "bench",
+            "torch",
+        )
+    )
+    assert _run("python", "-c", probe).stdout.strip() == "[]"
+
+
+def test_every_entry_point_imports_on_a_read_only_root_filesystem() -> None:
+    completed = _run("python", "-c", "import apps.main, apps.worker, apps.core.migrate; print('ok')")
+    assert completed.stdout.strip() == "ok", completed.stderr
+    assert _run("ecoeco", "--help").returncode == 0
+
+
+def test_nothing_but_tmp_is_writable() -> None:
+    completed = _run("sh", "-c", "touch /opt/venv/x /x 2>&1; echo done")
+    assert completed.stdout.count("Read-only file system") == 2
