@@ -15,7 +15,7 @@ from sqlalchemy import update
 from sqlmodel import Session, create_engine
 
 from apps.core import request_rate
-from apps.core.cache import get_redis, make_redis
+from apps.core.cache import REDIS_FAILURES_TO_OPEN, get_redis, make_redis
 from apps.core.db import get_engine, get_session
 from apps.core.queue import broker_breaker
 from apps.core.rate_limit import RequestLimiter
@@ -128,8 +128,8 @@ def test_a_black_holed_redis_adds_little_to_a_read() -> None:
             started = time.monotonic()
             assert cache.get(job_id, user_id) is None
             timings.append(time.monotonic() - started)
-        assert max(timings) < 0.2, timings
-        assert sum(timings[2:]) < 0.01, "once the circuit is open, Redis costs nothing"
+        assert max(timings) < 0.3, timings  # one timeout at most
+        assert sum(timings[REDIS_FAILURES_TO_OPEN:]) < 0.01, "once the circuit is open, Redis costs nothing"
     finally:
         proxy.restore()
         proxy.cut()
