@@ -21,7 +21,10 @@ POST_ANALYSES_PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ("head_object (apps/core/storage.py", "read_object (apps/core/storage.py"),
     ),
     # The request thread waits in verify_image; the decode itself runs on the budget's thread (`bounded`).
-    ("image verification (Pillow, bounded decode)", ("verify_image (apps/core/images.py", "bounded (apps/core/images.py")),
+    (
+        "image verification (Pillow, bounded decode)",
+        ("verify_image (apps/core/images.py", "bounded (apps/core/images.py"),
+    ),
     ("publish to RabbitMQ (publisher confirms)", ("enqueue_analysis (apps/waste/service.py",)),
     (
         "bearer token check (signature, then the Redis revocation lookup)",
