@@ -117,10 +117,14 @@ def _check_pending_uploads(session: Session, settings: Settings, user_id: uuid.U
 def delete_expired_uploads(session: Session, s3: Any, settings: Settings) -> int:
     """Delete a batch of expired, never-used upload reservations and their objects (objects first: a failed
     deletion keeps the row, so the next run retries). Returns how many were deleted."""
+    # Never one a job refers to, whatever its status says (a job is the proof the upload was used).
+    unused = ~select(AnalysisJob.id).where(col(AnalysisJob.upload_id) == col(Upload.id)).exists()
     expired = list(
         session.exec(
             select(Upload)
-            .where(col(Upload.status) == UploadStatus.PENDING.value, col(Upload.expires_at) < utcnow())
+            .where(
+                col(Upload.status) == UploadStatus.PENDING.value, col(Upload.expires_at) < utcnow(), unused
+            )
             .order_by(col(Upload.expires_at))
             .limit(EXPIRED_UPLOADS_BATCH)
         )
@@ -132,7 +136,9 @@ def delete_expired_uploads(session: Session, s3: Any, settings: Settings) -> int
         logger.warning("could not delete %d expired upload objects; retrying next run", len(failed))
     if done:
         session.execute(
-            delete(Upload).where(col(Upload.id).in_(done), col(Upload.status) == UploadStatus.PENDING.value)
+            delete(Upload).where(
+                col(Upload.id).in_(done), col(Upload.status) == UploadStatus.PENDING.value, unused
+            )
         )
         session.commit()
     return len(done)

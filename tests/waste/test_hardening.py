@@ -77,11 +77,14 @@ def test_expired_unused_reservations_and_their_objects_are_cleaned_up(
 ) -> None:
     expired_id = uuid.UUID(upload_photo(api, auth, image_bytes()))
     fresh_id = uuid.UUID(reserve(api, auth).json()["upload_id"])
+    referenced_id = uuid.UUID(reserve(api, auth).json()["upload_id"])
     with Session(get_engine()) as session:
         expired_key = session.get(Upload, expired_id).object_key  # type: ignore[union-attr]
-        session.execute(
-            update(Upload).where(Upload.id == expired_id).values(expires_at=utcnow() - timedelta(minutes=1))  # type: ignore[arg-type]
-        )
+        past = utcnow() - timedelta(minutes=1)
+        for upload_id in (expired_id, referenced_id):
+            session.execute(update(Upload).where(col(Upload.id) == upload_id).values(expires_at=past))
+        owner = session.get(Upload, referenced_id).user_id  # type: ignore[union-attr]
+        session.add(AnalysisJob(user_id=owner, upload_id=referenced_id, queue="high_priority"))
         session.commit()
     s3, bucket = get_s3_client(), get_settings().s3_bucket
     assert s3.list_objects_v2(Bucket=bucket, Prefix=expired_key)["KeyCount"] == 1
@@ -91,6 +94,7 @@ def test_expired_unused_reservations_and_their_objects_are_cleaned_up(
         assert session.get(Upload, expired_id) is None
         fresh = session.get(Upload, fresh_id)
         assert fresh is not None and fresh.status == UploadStatus.PENDING
+        assert session.get(Upload, referenced_id) is not None, "a job refers to it: never deleted"
     assert s3.list_objects_v2(Bucket=bucket, Prefix=expired_key)["KeyCount"] == 0
 
 
