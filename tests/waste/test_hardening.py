@@ -12,7 +12,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
-from sqlmodel import Session, create_engine
+from sqlmodel import Session, col, create_engine
 
 from apps.core import request_rate
 from apps.core.cache import REDIS_FAILURES_TO_OPEN, get_redis, make_redis
