@@ -20,7 +20,11 @@ POST_ANALYSES_PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "S3 HEAD + GET of the photo (boto3 → embedded S3)",
         ("head_object (apps/core/storage.py", "read_object (apps/core/storage.py"),
     ),
-    ("image decode (Pillow)", ("decode_image (apps/core/images.py",)),
+    # The request thread waits in verify_image; the decode itself runs on the budget's thread (`bounded`).
+    (
+        "image verification (Pillow, bounded decode)",
+        ("verify_image (apps/core/images.py", "bounded (apps/core/images.py"),
+    ),
     ("publish to RabbitMQ (publisher confirms)", ("enqueue_analysis (apps/waste/service.py",)),
     (
         "bearer token check (signature, then the Redis revocation lookup)",

@@ -260,7 +260,7 @@ class Bench:
         answer in the window and the drain after it plus what the client may have in flight."""
         duration: float = self.args.duration
         in_flight: int = self.args.open_connections
-        answerable = capacity * (duration + OPEN_LOOP_DRAIN_S) * 1.5 + in_flight
+        answerable = capacity * (duration + OPEN_LOOP_DRAIN_S) * 3 + in_flight
         return math.ceil(min(rate * duration, answerable)) + 16
 
     # -- the run ---------------------------------------------------------------------------------------------

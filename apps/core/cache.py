@@ -12,6 +12,8 @@ from redis.retry import Retry
 from apps.core.circuit import CircuitBreaker
 from apps.core.settings import get_settings
 
+REDIS_FAILURES_TO_OPEN = 5
+
 
 class RedisCircuitOpen(redis.ConnectionError):
     """Redis was not called: its circuit is open (the opening was logged once, callers need not log this)."""
@@ -50,8 +52,12 @@ def make_redis(
     reset = (
         settings.dependency_breaker_reset_seconds if breaker_reset_seconds is None else breaker_reset_seconds
     )
+    # Five failures in a row, not one: a slow moment must not open the circuit (while it is open, the token
+    # revocation check fails closed and every authenticated request gets a 503).
     client.breaker = CircuitBreaker(
-        f"Redis at {client.connection_pool.connection_kwargs.get('host')}", reset_seconds=reset
+        f"Redis at {client.connection_pool.connection_kwargs.get('host')}",
+        failure_threshold=REDIS_FAILURES_TO_OPEN,
+        reset_seconds=reset,
     )
     return client
 

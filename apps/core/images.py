@@ -1,18 +1,24 @@
 """Trust nothing the client uploaded: check magic bytes, then decode under a pixel limit and a memory budget.
 
 The size is read from the header first, so a decompression bomb is refused before any pixel is decoded.
-Every decode then reserves its estimated memory from a per-process `DecodeBudget` (and one of a few decode
-slots): concurrent uploads of large images wait their turn instead of multiplying the memory they need, one
-that could never fit is refused, and one that waits too long gets `DecoderBusy` (a 503 to retry).
+Every decode then reserves its estimated memory from a per-process `DecodeBudget` and runs on the budget's own
+small thread pool: concurrent uploads of large images wait their turn instead of multiplying the memory they
+need, one that could never fit is refused, and one that waits too long gets `DecoderBusy` (a 503 to retry).
+The pool matters as much as the budget: glibc gives each thread its own malloc arena and keeps freed pixel
+buffers there, so decodes spread over 40 request threads would each leave their peak behind; after a large
+decode the freed memory is also handed back to the kernel (`malloc_trim`).
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import io
 import threading
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import lru_cache
 
@@ -40,7 +46,16 @@ _HEIC_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"mif1", b"msf1"}
 _BYTES_PER_PIXEL = 4
 _DECODER_COPIES = {"JPEG": 1, "PNG": 1, "WEBP": 4, "HEIF": 2}
 JPEG_DRAFT_SIDE = 1024
-MAX_CONCURRENT_DECODES = 4
+MAX_CONCURRENT_DECODES = 2
+TRIM_AFTER_BYTES = 16 * 1024 * 1024
+_LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+
+
+def _release_freed_memory() -> None:
+    """Return freed heap pages to the kernel (glibc keeps them in the arena otherwise)."""
+    trim = getattr(_LIBC, "malloc_trim", None)
+    if trim is not None:
+        trim(0)
 
 
 class InvalidImage(Exception):
@@ -60,6 +75,19 @@ class DecodeBudget:
         self._in_use = 0
         self._decodes = 0
         self._changed = threading.Condition()
+        self._pool = ThreadPoolExecutor(max_workers=max_concurrent, thread_name_prefix="image-decode")
+
+    def run(self, decode: Callable[[], object], nbytes: int) -> None:
+        """Run `decode` on the budget's own threads (call inside `reserve`)."""
+
+        def bounded() -> None:
+            try:
+                decode()
+            finally:
+                if nbytes >= TRIM_AFTER_BYTES:
+                    _release_freed_memory()
+
+        self._pool.submit(bounded).result()
 
     @contextmanager
     def reserve(self, nbytes: int, timeout: float) -> Iterator[None]:
@@ -149,9 +177,12 @@ def verify_image(
     """
     with _decoding(declared_type, max_pixels):
         image = _open(data, declared_type, max_pixels)
-        with budget.reserve(decode_cost_bytes(image), wait_seconds):
-            image.load()
-            image.close()
+        cost = decode_cost_bytes(image)
+        with budget.reserve(cost, wait_seconds):
+            try:
+                budget.run(image.load, cost)
+            finally:
+                image.close()
 
 
 def decode_image(data: bytes, declared_type: str, max_pixels: int) -> Image.Image:

@@ -141,7 +141,7 @@ class Settings(BaseSettings):
     image_decode_memory_bytes: int = Field(default=256 * 1024 * 1024, ge=16 * 1024 * 1024)
     image_decode_wait_seconds: float = Field(default=10.0, gt=0)
     # Fail fast when a dependency is slow or unreachable, then skip it for a while (circuit breaker).
-    redis_timeout_seconds: float = Field(default=0.04, gt=0)
+    redis_timeout_seconds: float = Field(default=0.1, gt=0)
     broker_timeout_seconds: float = Field(default=0.25, gt=0)
     database_connect_timeout_seconds: int = Field(default=3, ge=1)
     dependency_breaker_reset_seconds: float = Field(default=5.0, gt=0)

@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from kombu.exceptions import OperationalError
-from sqlalchemy import delete, exists, func, update
+from sqlalchemy import delete, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -119,14 +119,14 @@ def _check_pending_uploads(session: Session, settings: Settings, user_id: uuid.U
 
 def delete_expired_uploads(session: Session, s3: Any, settings: Settings) -> int:
     """Delete a batch of expired, never-used upload reservations and their objects (objects first: a failed
-    deletion keeps the row, so the next run retries); an upload a job points at is in use, whatever its
-    status says. Returns how many were deleted."""
-    has_job = exists().where(col(AnalysisJob.upload_id) == Upload.id)
+    deletion keeps the row, so the next run retries). Returns how many were deleted."""
+    # Never one a job refers to, whatever its status says (a job is the proof the upload was used).
+    unused = ~select(AnalysisJob.id).where(col(AnalysisJob.upload_id) == col(Upload.id)).exists()
     expired = list(
         session.exec(
             select(Upload)
             .where(
-                col(Upload.status) == UploadStatus.PENDING.value, col(Upload.expires_at) < utcnow(), ~has_job
+                col(Upload.status) == UploadStatus.PENDING.value, col(Upload.expires_at) < utcnow(), unused
             )
             .order_by(col(Upload.expires_at))
             .limit(EXPIRED_UPLOADS_BATCH)
@@ -140,7 +140,7 @@ def delete_expired_uploads(session: Session, s3: Any, settings: Settings) -> int
     if done:
         session.execute(
             delete(Upload).where(
-                col(Upload.id).in_(done), col(Upload.status) == UploadStatus.PENDING.value, ~has_job
+                col(Upload.id).in_(done), col(Upload.status) == UploadStatus.PENDING.value, unused
             )
         )
         session.commit()

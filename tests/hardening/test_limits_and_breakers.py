@@ -10,7 +10,7 @@ import pytest
 import redis
 from pydantic import ValidationError
 
-from apps.core.cache import make_redis
+from apps.core.cache import REDIS_FAILURES_TO_OPEN, make_redis
 from apps.core.circuit import CircuitBreaker
 from apps.core.rate_limit import Limit, RateLimited, RedisRateLimiter, RequestLimiter
 from apps.core.settings import Settings
@@ -97,7 +97,7 @@ def test_the_breaker_opens_after_the_threshold_and_lets_one_trial_through() -> N
 
 def test_an_open_redis_circuit_costs_nothing() -> None:
     client = make_redis(f"redis://127.0.0.1:{free_port()}/0")
-    for _ in range(2):
+    for _ in range(REDIS_FAILURES_TO_OPEN):
         with pytest.raises(redis.ConnectionError):
             client.get("k")
     started = time.monotonic()
