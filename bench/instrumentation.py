@@ -104,6 +104,45 @@ def run(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
     return {"results": results, "names": names}
 
 
+class _Route:
+    path = "/bench/{id}"
+
+
+async def _trivial_app(scope: Any, receive: Any, send: Any) -> None:
+    scope["route"] = _Route()
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+def middleware_cost(rounds: int = 5, requests: int = 5000) -> dict[str, float]:
+    """Microseconds per request in this process, around a trivial ASGI app: bare, with the middleware without
+    metrics (request id; request line below the log level), and with metrics. Median of interleaved rounds."""
+    import asyncio
+
+    from apps.core.observability.http import ObservabilityMiddleware
+
+    async def ignore(_: Any) -> None:
+        return None
+
+    apps_under_test = {
+        "bare app": _trivial_app,
+        "middleware, metrics off": ObservabilityMiddleware(_trivial_app, record_metrics=False),
+        "middleware, metrics on": ObservabilityMiddleware(_trivial_app, record_metrics=True),
+    }
+
+    async def per_request(app: Any) -> float:
+        started = time.perf_counter()
+        for _ in range(requests):
+            await app({"type": "http", "method": "GET", "headers": []}, ignore, ignore)
+        return (time.perf_counter() - started) / requests * 1e6
+
+    samples: dict[str, list[float]] = {name: [] for name in apps_under_test}
+    for _ in range(rounds):
+        for name, app in apps_under_test.items():
+            samples[name].append(asyncio.run(per_request(app)))
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
 def render(args: argparse.Namespace, measured: dict[str, Any]) -> str:
     names: list[str] = measured["names"]
     rows = []
@@ -123,12 +162,19 @@ def render(args: argparse.Namespace, measured: dict[str, Any]) -> str:
                 ]
             )
     header = ["endpoint", "variant", "req/s per round", "median ratio to none", "p99 ms (median)"]
+    cost = measured.get("in_process", {})
+    in_process = report.table(
+        ["in one process, around a trivial ASGI app", "µs per request (median of 5 × 5000)"],
+        [[name, f"{value:.1f}"] for name, value in cost.items()],
+    )
     return (
         f"Setup: four gateways (one uvicorn process each) on one isolated stack; wrk `-t{args.threads} "
         f"-c{args.connections}`, {args.duration:.0f} s windows after {args.warm_up:.0f} s warm-ups, "
         f"{args.rounds} rounds in rotated order; {JOBS} queued jobs polled. The machine was shared with "
         "other work while this ran: read the ratios within a round, not the absolute rates.\n\n"
         + report.table(header, rows)
+        + "\n\n"
+        + in_process
     )
 
 
@@ -142,6 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"stack {stack.run_id}: database {stack.database}, vhost {stack.vhost}, logs {stack.log_dir}"
             )
             measured = run(args, stack)
+        measured["in_process"] = middleware_cost()
     except (ProvisioningError, LoadError, OSError, ValueError) as error:
         print(f"bench.instrumentation failed (the stack was removed): {error}", file=sys.stderr)
         return 1

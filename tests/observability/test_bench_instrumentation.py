@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.instrumentation import parse_args, render
+from bench.instrumentation import middleware_cost, parse_args, render
 from bench.load import LoadResult
 
 
@@ -22,3 +22,9 @@ def test_the_ratio_is_taken_within_each_round_and_its_median_reported() -> None:
     assert "| GET /healthz | metrics | 900 / 450 | 0.90 |" in table
     assert "| GET /healthz | none | 1000 / 500 | 1.00 |" in table
     assert "shared" in table
+
+
+def test_the_in_process_cost_is_measured_for_each_variant() -> None:
+    cost = middleware_cost(rounds=1, requests=50)
+    assert set(cost) == {"bare app", "middleware, metrics off", "middleware, metrics on"}
+    assert all(value > 0 for value in cost.values())
