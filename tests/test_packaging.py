@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -21,6 +22,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 def wheel_files(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
     out = tmp_path_factory.mktemp("wheel")
     build = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out)]
+    shutil.rmtree(REPO_ROOT / "build", ignore_errors=True)  # setuptools would reuse stale build/lib files
     subprocess.run(
         [*build, "."],
         cwd=REPO_ROOT,

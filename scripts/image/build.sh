@@ -13,6 +13,8 @@ started=$(date +%s)
 
 "$VENV/bin/python" -m tools.image.wheels requirements/app.txt "$ECO2_IMAGE_CACHE/wheels" "$ECO2_WHEELS"
 # The app's own wheel (code and data files only; tests, tools and the Pulumi program are not packaged).
+# setuptools reuses build/lib: a module deleted from the tree would otherwise still be packaged.
+rm -rf build
 "$VENV/bin/python" -m pip wheel --quiet --no-deps --no-build-isolation --wheel-dir "$ECO2_WHEELS" .
 if [ "${1:-}" = --context-only ]; then
   exit 0
