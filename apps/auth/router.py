@@ -91,6 +91,8 @@ def providers(settings: SettingsDep) -> ProvidersResponse:
     response_class=RedirectResponse,
     dependencies=[SignInRateLimit],
     summary="Start signing in (or, with link=true and a session, linking) with a provider",
+    # The bearer token is optional here (it only matters for linking): `{}` is OpenAPI's "or no security".
+    openapi_extra={"security": [{}]},
 )
 async def authorize(
     provider: ProviderName,

@@ -6,6 +6,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from apps.core.request_limits import NO_NUL_PATTERN
 
+TOKEN_PATTERN = r"^[!-~]+$"  # noqa: S105 (a pattern, not a secret)
+
 
 class NativeSignIn(BaseModel):
     """What the app got from the provider's SDK: Google and Kakao an `id_token` (and the `nonce` the app
@@ -13,8 +15,10 @@ class NativeSignIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id_token: str | None = Field(default=None, max_length=8192)
-    access_token: str | None = Field(default=None, max_length=4096)
+    # Tokens travel in HTTP headers and JWTs: visible ASCII only, so a malformed one is a 422 here rather
+    # than a request to the provider that cannot even be sent.
+    id_token: str | None = Field(default=None, min_length=1, max_length=8192, pattern=TOKEN_PATTERN)
+    access_token: str | None = Field(default=None, min_length=1, max_length=4096, pattern=TOKEN_PATTERN)
     nonce: str | None = Field(default=None, max_length=200)
     subject: str | None = Field(default=None, max_length=100)
     nickname: str | None = Field(default=None, max_length=100, pattern=NO_NUL_PATTERN)
