@@ -17,7 +17,6 @@ from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy import text
 from sqlmodel import Session
 
-from apps.auth.exceptions import IdentityError, identity_error_handler
 from apps.core.access_tokens import key_ring
 from apps.core.db import get_engine
 from apps.core.errors import document_common_errors, install_error_handlers
@@ -102,7 +101,6 @@ def create_app(domains: Iterable[str]) -> FastAPI:
     for domain in selected:
         module = importlib.import_module(DOMAIN_ROUTERS[domain])
         app.include_router(module.router, prefix=f"{API_PREFIX}/{domain}")
-    app.add_exception_handler(IdentityError, identity_error_handler)
     # Observability: JSON logs, request ids, HTTP metrics and /metrics (docs/observability.md).
     configure_logging(settings)
     queued_jobs = (lambda: [QueuedJobsCollector(get_engine())]) if "waste" in selected else tuple

@@ -1,21 +1,13 @@
-"""Errors of sign-in, sessions and accounts; one handler maps each to its status and a clear message."""
+"""Errors of sign-in, sessions and accounts: `Eco2Error`s, rendered by the one handler with their `code`."""
 
 from __future__ import annotations
 
-from fastapi import Request
-from fastapi.responses import JSONResponse
+from apps.core.errors import Eco2Error
 
 
-class IdentityError(Exception):
+class IdentityError(Eco2Error):
     status_code = 400
     code = "identity_error"
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
-
-    def headers(self) -> dict[str, str]:
-        return {}
 
 
 class ProviderNotAvailable(IdentityError):
@@ -45,8 +37,8 @@ class SessionRejected(IdentityError):
     status_code = 401
     code = "session_rejected"
 
-    def headers(self) -> dict[str, str]:
-        return {"WWW-Authenticate": "Bearer"}
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, {"WWW-Authenticate": "Bearer"})
 
 
 class RateLimited(IdentityError):
@@ -54,11 +46,8 @@ class RateLimited(IdentityError):
     code = "rate_limited"
 
     def __init__(self, detail: str, retry_after: int) -> None:
-        super().__init__(detail)
+        super().__init__(detail, {"Retry-After": str(retry_after)})
         self.retry_after = retry_after
-
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after)}
 
 
 class StateUnavailable(IdentityError):
@@ -67,14 +56,5 @@ class StateUnavailable(IdentityError):
     status_code = 503
     code = "temporarily_unavailable"
 
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": "1"}
-
-
-async def identity_error_handler(_: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, IdentityError)
-    return JSONResponse(
-        status_code=error.status_code,
-        content={"detail": error.detail, "code": error.code},
-        headers=error.headers(),
-    )
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, {"Retry-After": "1"})

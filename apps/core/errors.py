@@ -31,9 +31,11 @@ POOL_RETRY_AFTER_SECONDS = 1
 
 
 class Eco2Error(Exception):
-    """An error the client can act on: rendered as `status_code` with ``{"detail": detail}``."""
+    """An error the client can act on: rendered as `status_code` with ``{"detail": detail}`` (and
+    ``"code"``, a stable machine-readable name, when the class sets one)."""
 
     status_code = 400
+    code: str | None = None
 
     def __init__(self, detail: str, headers: Mapping[str, str] | None = None) -> None:
         super().__init__(detail)
@@ -52,6 +54,7 @@ class ErrorBody(BaseModel):
     """The body of every error response except validation errors."""
 
     detail: str
+    code: str | None = None
 
 
 class ValidationIssue(BaseModel):
@@ -91,15 +94,16 @@ def validation_issues(errors: Sequence[Any]) -> list[dict[str, Any]]:
     ]
 
 
-def error_response(status_code: int, detail: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(
-        status_code=status_code, content={"detail": bounded(detail)}, headers=dict(headers or {})
-    )
+def error_response(
+    status_code: int, detail: str, headers: Mapping[str, str] | None = None, code: str | None = None
+) -> JSONResponse:
+    content = {"detail": bounded(detail)} if code is None else {"detail": bounded(detail), "code": code}
+    return JSONResponse(status_code=status_code, content=content, headers=dict(headers or {}))
 
 
 async def eco2_error_handler(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, Eco2Error)
-    return error_response(error.status_code, error.detail, error.headers)
+    return error_response(error.status_code, error.detail, error.headers, error.code)
 
 
 async def http_error_handler(request: Request, error: Exception) -> Response:
