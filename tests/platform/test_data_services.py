@@ -94,6 +94,7 @@ def test_rabbitmq_exports_metrics_and_declares_no_queue(stack):
     secret = named(run_program(stack), "Secret", "rabbitmq-credentials")
     config = secret.inputs["stringData"]["rabbitmq.conf"]
     assert f"prometheus.tcp.port = {RABBITMQ.metrics_port}" in config
+    assert "prometheus.return_per_object_metrics = true" in config  # per-queue depth for the dashboards
     assert "rabbitmq_prometheus" in secret.inputs["stringData"]["enabled_plugins"]
     # The app declares its topology at start-up from its one table; the broker's config names no queue.
     assert "queue" not in config and "definitions" not in config

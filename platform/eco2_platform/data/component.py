@@ -111,6 +111,8 @@ def rabbitmq_conf(password: str) -> str:
         [
             f"listeners.tcp.default = {RABBITMQ.port}",
             f"prometheus.tcp.port = {RABBITMQ.metrics_port}",
+            # Per-queue series on /metrics: the queue-depth panels and the dead-letter alert need them.
+            "prometheus.return_per_object_metrics = true",
             "loopback_users.guest = true",
             f"default_vhost = {RABBITMQ_VHOST}",
             f"default_user = {RABBITMQ.user}",
