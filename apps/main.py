@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, HTTPException
 from fastapi.middleware.cors import CORSMiddleware
+from prometheus_client.registry import Collector
 from sqlalchemy import text
 from sqlmodel import Session
 
@@ -27,7 +28,6 @@ from apps.core.queue import celery_app, declare_topology
 from apps.core.redaction import install_log_redaction
 from apps.core.request_limits import RequestLimitsMiddleware
 from apps.core.settings import Settings, get_settings
-from apps.waste.metrics import QueuedJobsCollector
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +50,13 @@ def _declare_queues() -> None:
             declare_topology(connection)
     except Exception as error:  # the API must start without the broker; the sweeper publishes later
         logger.warning("could not declare the queue topology at start-up: %s", error)
+
+
+def _queued_jobs_collectors() -> list[Collector]:
+    """The waste service's scrape-time gauges of queued jobs (imported here: other services never load it)."""
+    from apps.waste.metrics import QueuedJobsCollector
+
+    return [QueuedJobsCollector(get_engine())]
 
 
 def install_hardening(app: FastAPI, settings: Settings) -> None:
@@ -103,7 +110,7 @@ def create_app(domains: Iterable[str]) -> FastAPI:
         app.include_router(module.router, prefix=f"{API_PREFIX}/{domain}")
     # Observability: JSON logs, request ids, HTTP metrics and /metrics (docs/observability.md).
     configure_logging(settings)
-    queued_jobs = (lambda: [QueuedJobsCollector(get_engine())]) if "waste" in selected else tuple
+    queued_jobs = _queued_jobs_collectors if "waste" in selected else tuple
     observability.install(app, settings, queued_jobs)
 
     @app.get("/healthz", include_in_schema=False)

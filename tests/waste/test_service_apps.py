@@ -98,6 +98,14 @@ def test_reading_a_job_returns_its_connection_before_the_response(
         assert not session.in_transaction()
 
 
+def _run_fresh_interpreter(script: str) -> None:
+    """Import checks need a process that has loaded nothing else."""
+    completed = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+
+
 def test_the_waste_models_alone_resolve_their_foreign_keys():
     """`ecoeco serve waste` imports only its own domain: its tables must still find `users` (found by
     image-test: every upload of a waste-only service failed with NoReferencedTableError)."""
@@ -108,7 +116,16 @@ def test_the_waste_models_alone_resolve_their_foreign_keys():
         "    for key in SQLModel.metadata.tables[table].foreign_keys:\n"
         "        key.column\n"
     )
-    completed = subprocess.run(
-        [sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60, check=False
+    _run_fresh_interpreter(script)
+
+
+def test_a_one_domain_service_loads_no_other_domain():
+    """The recycling service imports neither the waste domain nor its metrics (each Deployment runs one)."""
+    script = (
+        "import sys\n"
+        "from apps.main import create_app\n"
+        "create_app(['recycling'])\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith('apps.waste'))\n"
+        "assert not loaded, loaded\n"
     )
-    assert completed.returncode == 0, completed.stderr[-2000:]
+    _run_fresh_interpreter(script)
