@@ -29,9 +29,14 @@ from infra.render.kubeadm import (
 from infra.render.kubeconfig import public_kubeconfig
 from infra.roles import ROLES
 from tests.infra.snapshot import assert_snapshot
-from tools.plan.mocks import FAKE_JOIN_COMMAND, FAKE_KUBECONFIG
+from tools.plan.mocks import FAKE_KUBECONFIG
 from tools.plan.stack_runner import FAKE_SSH_PRIVATE_KEY
 
+# What the master's `kubeadm token create --print-join-command` prints, for the fake kubeadm below.
+FAKE_JOIN_COMMAND = (
+    "kubeadm join 10.0.0.10:6443 --token abcdef.0123456789abcdef "
+    "--discovery-token-ca-cert-hash sha256:" + "0" * 63 + "1"
+)
 VERSION = "1.34.2"
 ENDPOINT = ControlPlaneEndpoint(
     private_ip="10.0.0.10", public_ip="203.0.113.10", dns_name="k8s.eco2.example.com"

@@ -17,10 +17,6 @@ HOSTED_ZONE_ID = "Z0ECO2TESTZONE00001"
 AMI_ID = "ami-0eco2ubuntu24040"
 ELB_DOMAIN = "ap-northeast-2.elb.amazonaws.com"
 ZONES = ["ap-northeast-2a", "ap-northeast-2b", "ap-northeast-2c", "ap-northeast-2d"]
-FAKE_JOIN_COMMAND = (
-    "kubeadm join 10.0.0.10:6443 --token abcdef.0123456789abcdef "
-    "--discovery-token-ca-cert-hash sha256:" + "0" * 63 + "1"
-)
 FAKE_KUBECONFIG = """apiVersion: v1
 kind: Config
 clusters:
@@ -160,8 +156,6 @@ class Eco2Mocks(pulumi.runtime.Mocks):
 
     @staticmethod
     def _command_stdout(name: str) -> str:
-        if name.endswith("join-command"):
-            return FAKE_JOIN_COMMAND
         if name.endswith("kubeconfig"):
             return FAKE_KUBECONFIG
         return ""
