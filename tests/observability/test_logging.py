@@ -18,8 +18,8 @@ from apps.core.observability.logging import (
     bind,
     bind_job,
     configure_logging,
-    configured_secrets,
 )
+from apps.core.redaction import secret_values
 from apps.core.settings import Settings
 from tests.support.identity import fresh_signing_key_pem
 
@@ -128,7 +128,7 @@ def test_configured_secrets_are_the_settings_secrets() -> None:
         s3_secret_access_key=SecretStr("s3-secret"),
         openai_api_key=None,
     )
-    assert {signing_key, "s3-secret"} <= set(configured_secrets(settings))
+    assert {signing_key, "s3-secret"} <= set(secret_values(settings))
 
 
 def test_configuring_twice_installs_one_handler() -> None:

@@ -110,11 +110,6 @@ class Redactor:
         return self(str(value))
 
 
-def configured_secrets(settings: Settings) -> list[str]:
-    """Every configured secret value (apps/core/redaction.py decides which settings are secret)."""
-    return secret_values(settings)
-
-
 # Attributes every LogRecord has; anything else came in through `extra=` and becomes a field.
 _RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
@@ -162,7 +157,7 @@ def configure_logging(settings: Settings) -> None:
     """Send every logger (uvicorn's and Celery's included) to one stderr handler in the configured format.
     Idempotent. uvicorn's access log is silenced: the request log line of the HTTP middleware replaces it
     (route template, duration, request id, and no query string)."""
-    redactor = Redactor(configured_secrets(settings))
+    redactor = Redactor(secret_values(settings))
     formatter: logging.Formatter = (
         JsonFormatter(redactor) if settings.log_format == "json" else TextFormatter(redactor)
     )
