@@ -4,27 +4,17 @@ from __future__ import annotations
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
 from pydantic import ValidationError
 
 from apps.core.settings import LOCAL_TOKEN_SIGNING_KEY, Settings
-
-
-def _own_key() -> str:
-    return (
-        ed25519.Ed25519PrivateKey.generate()
-        .private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-        .decode()
-    )
+from tests.support.identity import fresh_signing_key_pem
 
 
 @pytest.mark.parametrize("environment", ["dev", "prod"])
 def test_deployed_environments_refuse_the_local_token_signing_key(environment: str) -> None:
     with pytest.raises(ValidationError, match="ECO2_TOKEN_SIGNING_KEY must be set"):
         Settings(_env_file=None, environment=environment, token_signing_key=LOCAL_TOKEN_SIGNING_KEY)
-    key = _own_key()
+    key = fresh_signing_key_pem()
     deployed = Settings(_env_file=None, environment=environment, token_signing_key=key)
     assert deployed.signing_key_pem == key
 
@@ -36,7 +26,7 @@ def test_deployed_services_need_a_signing_key_or_a_public_key(environment: str) 
     ):
         Settings(_env_file=None, environment=environment)
     public = (
-        serialization.load_pem_private_key(_own_key().encode(), None)
+        serialization.load_pem_private_key(fresh_signing_key_pem().encode(), None)
         .public_key()
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
         .decode()
@@ -45,16 +35,24 @@ def test_deployed_services_need_a_signing_key_or_a_public_key(environment: str) 
     assert verify_only.signing_key_pem is None
     with pytest.raises(ValidationError, match="not both"):
         Settings(
-            _env_file=None, environment=environment, token_public_key=public, token_signing_key=_own_key()
+            _env_file=None,
+            environment=environment,
+            token_public_key=public,
+            token_signing_key=fresh_signing_key_pem(),
         )
 
 
 @pytest.mark.parametrize("environment", ["dev", "prod"])
 def test_the_local_sign_in_provider_is_refused_outside_local_and_test(environment: str) -> None:
-    deployed = Settings(_env_file=None, environment=environment, token_signing_key=_own_key())
+    deployed = Settings(_env_file=None, environment=environment, token_signing_key=fresh_signing_key_pem())
     assert not deployed.local_sign_in_enabled
     with pytest.raises(ValidationError, match="ECO2_LOCAL_SIGN_IN is refused"):
-        Settings(_env_file=None, environment=environment, token_signing_key=_own_key(), local_sign_in=True)
+        Settings(
+            _env_file=None,
+            environment=environment,
+            token_signing_key=fresh_signing_key_pem(),
+            local_sign_in=True,
+        )
 
 
 def test_the_local_sign_in_provider_is_on_in_local_runs_unless_disabled() -> None:

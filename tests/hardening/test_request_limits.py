@@ -7,14 +7,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from fastapi import FastAPI, HTTPException, Response
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, ConfigDict, StrictInt
 
 from apps.core.settings import Settings
 from apps.main import create_app, install_hardening
+from tests.support.identity import fresh_signing_key_pem
 
 LIMIT = 4096
 
@@ -171,13 +170,10 @@ def test_cors_refuses_other_origins(client: TestClient) -> None:
 def test_docs_and_openapi_only_where_enabled(
     monkeypatch: pytest.MonkeyPatch, environment: str, docs_enabled: bool | None, served: bool
 ) -> None:
-    deployed_key = Ed25519PrivateKey.generate().private_bytes(
-        Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()
-    )
     settings = Settings(
         _env_file=None,
         environment=environment,
-        token_signing_key=deployed_key.decode() if environment != "local" else None,
+        token_signing_key=fresh_signing_key_pem() if environment != "local" else None,
         docs_enabled=docs_enabled,
     )
     monkeypatch.setattr("apps.main.get_settings", lambda: settings)
