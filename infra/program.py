@@ -6,6 +6,7 @@ import pulumi
 import pulumi_aws as aws
 
 from eco2_platform.cluster_platform import ClusterPlatform, ClusterPlatformArgs
+from eco2_platform.data.component import DATA_IMAGES
 from eco2_platform.monitoring import grafana_root_url
 from eco2_platform.namespaces import APP_NAMESPACE
 from eco2_platform.workloads.deploy import deploy_workloads
@@ -68,10 +69,13 @@ def deploy() -> None:
             control_plane_public_ip=nodes.control_plane_public_ip,
             control_plane_private_ip=nodes.control_plane_private_ip,
             ssh_private_key=ssh_private_key,
+            images_to_pull=DATA_IMAGES,
         ),
     )
 
-    platform = ClusterPlatform("platform", ClusterPlatformArgs(config, provider=cluster.provider))
+    platform = ClusterPlatform(
+        "platform", ClusterPlatformArgs(config, provider=cluster.provider, nodes_joined=cluster.joins)
+    )
     deploy_workloads(
         config,
         provider=cluster.provider,
@@ -80,6 +84,7 @@ def deploy() -> None:
         scheduling_ready=platform.scheduling_ready,
         storage_ready=platform.storage_ready,
         monitoring_ready=[platform.monitoring.release],
+        images_pulled=cluster.images_pulled,
     )
 
     pulumi.export("kubeconfig", cluster.kubeconfig)

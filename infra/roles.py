@@ -51,6 +51,8 @@ class RoleSpec:
 CONTROL_PLANE_ROLE = "master"
 API_ROLE = "api"
 """The nodes behind the ALB's API target groups."""
+ASYNC_ROLE = "async"
+"""The nodes of the Celery workers and beat."""
 MONITORING_ROLE = "monitoring"
 """The node of Prometheus and Grafana, behind the ALB's Grafana target group."""
 

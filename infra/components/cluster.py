@@ -2,14 +2,17 @@
 
 Order: every node waits for its cloud-init → ``kubeadm init`` on the master → all workers join in parallel,
 each through one step on the master that mints a short-lived token for that attempt and runs the worker's join
-script on it over the VPC; the kubeconfig is read after init and the provider waits for every join. The
-component ends at the kubeconfig and the provider: what runs on the cluster is the platform layer's
-(platform/eco2_platform).
+script on it over the VPC. The kubeconfig is read after init and the provider needs nothing else, so the
+CNI installs while the workers join; whatever must run on a worker waits for ``joins``. Meanwhile each node
+whose role has images to pull ahead (``ClusterArgs.images_to_pull``) pulls them after its cloud-init, while
+the control plane comes up. The component ends at the kubeconfig and the provider: what runs on the cluster
+is the platform layer's (platform/eco2_platform).
 Each step is guarded on the node, so re-running any of them (an input changed, a node was replaced) is safe.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +46,8 @@ class ClusterArgs:
     control_plane_public_ip: pulumi.Output[str]
     control_plane_private_ip: str
     ssh_private_key: pulumi.Output[str]
+    images_to_pull: Mapping[str, Sequence[str]]
+    """Role name → images its nodes pull ahead (the platform's, e.g. the data services' images)."""
 
 
 class Cluster(pulumi.ComponentResource):
@@ -50,6 +55,10 @@ class Cluster(pulumi.ComponentResource):
     """Secret kubeconfig whose server is the master's Elastic IP."""
     provider: k8s.Provider
     """Use for every Kubernetes resource (``opts=ResourceOptions(provider=cluster.provider)``)."""
+    joins: list[remote.Command]
+    """Resolve once every worker is a member of the cluster (Ready once the CNI runs on it)."""
+    images_pulled: dict[str, list[remote.Command]]
+    """Role name → the steps that pulled ``images_to_pull`` on its nodes; a pod of the role waits for them."""
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("eco2:infra:Cluster", name, None, opts)
@@ -170,7 +179,7 @@ class Cluster(pulumi.ComponentResource):
 
             return pulumi.Output.all(identity(node), endpoint, args.ssh_private_key).apply(render)
 
-        joins = [
+        self.joins = [
             run(
                 f"kubeadm-join-{node}",
                 master.name,
@@ -205,6 +214,19 @@ class Cluster(pulumi.ComponentResource):
             # Kubernetes resource the provider manages.
             cluster_identifier=config.name_prefix,
             enable_server_side_apply=True,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=joins),
+            opts=pulumi.ResourceOptions(parent=self),
         )
+        self.images_pulled = {}
+        for node, spec in args.specs.items():
+            images = args.images_to_pull.get(spec.role.name, ())
+            if images:
+                pull = run(
+                    f"pull-images-{node}",
+                    node,
+                    scripts.RUN_AS_ROOT,
+                    stdin=scripts.pull_images_script(node, images),
+                    triggers=[args.instances[node].id],
+                    depends_on=[ready[node]],
+                )
+                self.images_pulled.setdefault(spec.role.name, []).append(pull)
         self.register_outputs({"kubeconfig": self.kubeconfig})

@@ -6,13 +6,18 @@ Everything the node needs before kubeadm is done here, at first boot, so the rem
 from __future__ import annotations
 
 from infra.render import yaml_text
-from infra.render.scripts import node_prep_script
+from infra.render.scripts import NODE_READY_MARKER, node_prep_script
 
 CONTAINERD_CONFIG_PATH = "/etc/eco2/containerd.toml"
 NODE_PREP_PATH = "/usr/local/sbin/eco2-node-prep"
 PAUSE_VERSIONS = {"1.31": "3.10", "1.32": "3.10", "1.33": "3.10", "1.34": "3.10.1", "1.35": "3.10.1"}
 """The pause (sandbox) image kubeadm pins per Kubernetes minor (``kubeadm config images list``); node prep
 warns if kubeadm of the configured version disagrees."""
+
+APT_TIMERS = "apt-daily.timer apt-daily-upgrade.timer"
+HOLD_APT_TIMERS = f"[ -f {NODE_READY_MARKER} ] || systemctl stop {APT_TIMERS}"
+"""cloud-init's ``bootcmd`` (every boot, before the network stage): until the node is prepared, Ubuntu's daily
+apt jobs must not take the dpkg lock from node prep, which starts the timers again when it is done."""
 
 KERNEL_MODULES = "overlay\nbr_netfilter\n"
 SYSCTLS = (
@@ -57,6 +62,7 @@ def render_cloud_init(*, node_name: str, kubernetes_version: str) -> str:
         "preserve_hostname": False,
         # Resolve the new host name locally (sudo and kubeadm's preflight look it up).
         "manage_etc_hosts": True,
+        "bootcmd": [HOLD_APT_TIMERS],
         "write_files": [
             {"path": "/etc/modules-load.d/kubernetes.conf", "permissions": "0644", "content": KERNEL_MODULES},
             {"path": "/etc/sysctl.d/90-kubernetes.conf", "permissions": "0644", "content": SYSCTLS},

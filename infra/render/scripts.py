@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 NODE_READY_MARKER = "/var/lib/eco2/node-prepared"
 ADMIN_KUBECONFIG = "/etc/kubernetes/admin.conf"
@@ -23,6 +23,7 @@ READ_ADMIN_KUBECONFIG = f"sudo cat {ADMIN_KUBECONFIG}"
 RUN_AS_ROOT = "sudo bash -s"
 """The remote command of every script: the script itself arrives on stdin."""
 RUN_AS_USER = "bash -s"
+CRI_ENDPOINT = "unix:///run/containerd/containerd.sock"
 
 _NAME_RE = re.compile(r"^[A-Z][A-Z0-9_]*$")
 
@@ -46,7 +47,8 @@ modprobe overlay
 modprobe br_netfilter
 sysctl --system >/dev/null
 
-# unattended-upgrades holds the dpkg lock at first boot: wait for it, and retry transient mirror failures.
+# A daily apt job that started before cloud-init's bootcmd held the timers off may still own the dpkg lock:
+# wait for it, and retry transient mirror failures.
 apt_get() {
   local attempt
   for attempt in 1 2 3 4 5; do
@@ -59,12 +61,15 @@ apt_get() {
   return 1
 }
 
-apt_get update
-# conntrack: kube-proxy and kubeadm's preflight need it; socat: kubectl port-forward.
-apt_get install -y apt-transport-https ca-certificates curl gpg containerd conntrack socat
+# Ubuntu's cloud image ships curl and gpg; only an image without them costs a second index refresh.
+if ! command -v curl >/dev/null || ! command -v gpg >/dev/null; then
+  apt_get update
+  apt_get install -y --no-install-recommends ca-certificates curl gpg
+fi
 install -d -m 0755 /etc/apt/keyrings
 curl -fsSL --retry 5 "${REPO}Release.key" | gpg --dearmor --yes -o "$KEYRING"
 echo "deb [signed-by=${KEYRING}] ${REPO} /" >/etc/apt/sources.list.d/kubernetes.list
+# One index refresh for Ubuntu's archive and pkgs.k8s.io together, then one install.
 apt_get update
 package_version="$(apt-cache madison kubeadm |
   awk -v want="${K8S_VERSION}-" 'index($3, want) == 1 { print $3; exit }')"
@@ -72,7 +77,8 @@ if [[ -z "$package_version" ]]; then
   echo "kubeadm ${K8S_VERSION} is not published in ${REPO}" >&2
   exit 1
 fi
-apt_get install -y --allow-change-held-packages \
+# conntrack: kube-proxy and kubeadm's preflight need it; socat: kubectl port-forward.
+apt_get install -y --no-install-recommends --allow-change-held-packages containerd conntrack socat \
   "kubelet=${package_version}" "kubeadm=${package_version}" "kubectl=${package_version}"
 apt-mark hold kubelet kubeadm kubectl containerd
 
@@ -88,6 +94,9 @@ install -d -m 0755 /etc/containerd
 install -m 0644 "$CONTAINERD_CONFIG" /etc/containerd/config.toml
 systemctl restart containerd
 systemctl enable --now containerd kubelet
+
+# The daily apt jobs were held off while this ran (cloud-init's bootcmd); security updates resume now.
+systemctl start apt-daily.timer apt-daily-upgrade.timer
 
 install -d -m 0755 "$(dirname "$MARKER")"
 touch "$MARKER"
@@ -138,6 +147,29 @@ fi
 # --skip-token-print keeps the bootstrap token out of the command output and the Pulumi logs.
 kubeadm init --config "$CONFIG_FILE" --skip-token-print
 echo "control plane on ${NODE_NAME} initialised"
+"""
+
+PULL_IMAGES = r"""
+# Pulls the images this node's pods will run into containerd's Kubernetes namespace, so that their pods start
+# without a pull. Each pull is retried; one that keeps failing stops the step with the registry's message.
+local image attempt pulled
+while IFS= read -r image; do
+  [[ -n "$image" ]] || continue
+  pulled=false
+  for attempt in 1 2 3; do
+    if crictl --runtime-endpoint "$CRI_ENDPOINT" pull "$image" >/dev/null; then
+      pulled=true
+      break
+    fi
+    echo "pull of ${image} failed (attempt ${attempt}/3); retrying" >&2
+    sleep $((attempt * RETRY_SECONDS))
+  done
+  if [[ "$pulled" != true ]]; then
+    echo "${NODE_NAME} could not pull ${image}" >&2
+    exit 1
+  fi
+  echo "${NODE_NAME} has ${image}"
+done <<<"$IMAGES"
 """
 
 CA_CERT_HASH_FUNCTION = r"""
@@ -273,5 +305,24 @@ def join_from_master_script(
             "TOKEN_PLACEHOLDER": JOIN_TOKEN_PLACEHOLDER,
             "CA_HASH_PLACEHOLDER": CA_CERT_HASH_PLACEHOLDER,
             "WORKER_SCRIPT": worker_script,
+        },
+    )
+
+
+def pull_images_script(node_name: str, images: Sequence[str], *, retry_seconds: int = 5) -> str:
+    """Pulls ``images`` on the node (crictl, as the kubelet would), waiting ``retry_seconds`` × attempt
+    between attempts; ValueError for an empty list or an image without a tag or digest."""
+    if not images:
+        raise ValueError(f"no images to pull on {node_name}")
+    untagged = [image for image in images if ":" not in image.rsplit("/", 1)[-1] and "@" not in image]
+    if untagged:
+        raise ValueError(f"images pulled ahead must be pinned to a tag or digest: {', '.join(untagged)}")
+    return render_script(
+        PULL_IMAGES,
+        {
+            "NODE_NAME": node_name,
+            "CRI_ENDPOINT": CRI_ENDPOINT,
+            "RETRY_SECONDS": str(retry_seconds),
+            "IMAGES": "\n".join(images),
         },
     )

@@ -1,12 +1,14 @@
 """The cluster platform in one component: CNI, metrics, storage and monitoring, in the order they need.
 
-``ClusterPlatform`` takes the cluster's provider and builds Calico first; every other release waits for
-``scheduling_ready`` (the CNI is Ready). The workloads take ``scheduling_ready`` and ``storage_ready`` into
-their ``depends_on`` the same way (their Args' ``scheduling_ready``).
+``ClusterPlatform`` takes the cluster's provider and builds Calico first, while the workers are still joining
+(the operator and calico-node tolerate a NotReady control plane); every other release waits for
+``scheduling_ready`` (the CNI is Ready and every worker has joined). The workloads take ``scheduling_ready``
+and ``storage_ready`` into their ``depends_on`` the same way (their Args' ``scheduling_ready``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -25,6 +27,9 @@ class ClusterPlatformArgs:
     config: StackConfig
     provider: k8s.Provider
     """The cluster's provider (``Cluster.provider``); every Kubernetes resource here uses it."""
+    nodes_joined: Sequence[pulumi.Resource]
+    """The workers' joins (``Cluster.joins``): Calico does not wait for them; all that is scheduled after it
+    does."""
 
 
 class ClusterPlatform(pulumi.ComponentResource):
@@ -33,7 +38,8 @@ class ClusterPlatform(pulumi.ComponentResource):
     ebs_csi: EbsCsi
     monitoring: Monitoring
     scheduling_ready: list[pulumi.Resource]
-    """Resolve once pods can be scheduled and reach each other (Calico's Installation is Ready)."""
+    """Resolve once pods can be scheduled on every node and reach each other (Calico's Installation is Ready
+    and every worker has joined)."""
     storage_ready: list[pulumi.Resource]
     """Resolve once PersistentVolumeClaims on the default gp3 class can be provisioned."""
 
@@ -44,7 +50,7 @@ class ClusterPlatform(pulumi.ComponentResource):
         config, provider = args.config, args.provider
         child = pulumi.ResourceOptions(parent=self)
         self.calico = Calico("calico", CalicoArgs(pod_cidr=str(POD_CIDR), provider=provider), child)
-        self.scheduling_ready = list(self.calico.ready)
+        self.scheduling_ready = [*self.calico.ready, *args.nodes_joined]
         self.metrics_server = MetricsServer(
             "metrics-server",
             MetricsServerArgs(

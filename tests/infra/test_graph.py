@@ -65,7 +65,8 @@ EXPECTED_COUNTS = {
     "aws:lb/targetGroup:TargetGroup": ROUTES + 1,  # the API services and Grafana
     "aws:lb/targetGroupAttachment:TargetGroupAttachment": ROUTES * API_NODES + 1,
     "aws:lb/listenerRule:ListenerRule": ROUTES + 1,
-    "command:remote:Command": NODES + 1 + WORKERS + 1,  # waits, init, joins, kubeconfig
+    # waits, init, joins, kubeconfig, image pulls on the three data nodes
+    "command:remote:Command": NODES + 1 + WORKERS + 1 + 3,
     "pulumi:providers:kubernetes": 1,
     # platform (eco2_platform): tigera-operator and monitoring namespaces, five charts
     "kubernetes:helm.sh/v3:Release": 5,
@@ -79,6 +80,7 @@ EXPECTED_COUNTS = {
     "eco2:platform:DataServices": 1,
     "eco2:platform:AppConfig": 1,
     "eco2:platform:Migration": 1,
+    "eco2:platform:AppImagePuller": 1,
     "eco2:platform:Api": 1,
     "eco2:platform:Workers": 1,
     "eco2:platform:PodMonitors": 1,
@@ -92,6 +94,7 @@ EXPECTED_COUNTS = {
     "kubernetes:core/v1:Service": 3 + ROUTES,
     "kubernetes:batch/v1:Job": 1,
     "kubernetes:apps/v1:Deployment": ROUTES + 3 + 1,  # APIs, worker groups, beat
+    "kubernetes:apps/v1:DaemonSet": 1,  # the app image puller
     "kubernetes:autoscaling/v2:HorizontalPodAutoscaler": ROUTES,
     "kubernetes:policy/v1:PodDisruptionBudget": 3 + ROUTES + 3,
     "kubernetes:networking.k8s.io/v1:NetworkPolicy": 2 + 5,  # default denies, one per destination

@@ -16,8 +16,16 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
+from eco2_platform.data.component import DATA_IMAGES
 from infra.render import scripts
-from infra.render.cloud_init import NODE_PREP_PATH, PAUSE_VERSIONS, pause_image, render_cloud_init
+from infra.render.cloud_init import (
+    APT_TIMERS,
+    HOLD_APT_TIMERS,
+    NODE_PREP_PATH,
+    PAUSE_VERSIONS,
+    pause_image,
+    render_cloud_init,
+)
 from infra.render.kubeadm import (
     MINTED_ON_MASTER,
     ControlPlaneEndpoint,
@@ -81,6 +89,7 @@ def rendered_scripts() -> dict[str, str]:
         "kubeadm-init.sh": scripts.kubeadm_init_script("master", init_yaml()),
         "kubeadm-join-postgresql.sh": postgresql_worker_script(),
         "join-from-master-postgresql.sh": join_from_master("# the worker's join script\n"),
+        "pull-images-postgresql.sh": scripts.pull_images_script("postgresql", DATA_IMAGES["postgresql"]),
     }
 
 
@@ -178,8 +187,26 @@ def test_node_prep_waits_for_the_apt_lock_retries_and_installs_conntrack():
     assert body.count("apt-get ") == body.count("apt-get -q -o DPkg::Lock::Timeout=600") + body.count(
         "apt-get $*"
     )
-    install = next(line for line in body.splitlines() if line.startswith("apt_get install -y apt-transport"))
-    assert {"conntrack", "socat", "containerd"} <= set(install.split())
+    # Continuation lines joined: one logical line per command.
+    logical = body.replace("\\\n", " ")
+    fallback = logical.split("if ! command -v curl", 1)[1].split("\nfi\n", 1)[0]
+    common = logical.replace(fallback, "")
+    # On Ubuntu's cloud image (curl and gpg present): one index refresh and one install, no recommends.
+    assert common.count("apt_get update") == 1
+    (install,) = [line for line in common.splitlines() if line.startswith("apt_get install")]
+    assert "--no-install-recommends" in install.split()
+    assert {"conntrack", "socat", "containerd", '"kubeadm=${package_version}"'} <= set(install.split())
+    assert common.index("sources.list.d/kubernetes.list") < common.index("apt_get update")
+
+
+def test_daily_apt_jobs_are_held_off_until_node_prep_is_done():
+    document = yaml.safe_load(render_cloud_init(node_name="api-1", kubernetes_version=VERSION))
+    assert document["bootcmd"] == [HOLD_APT_TIMERS]
+    # Only before the node is prepared: a prepared node that reboots keeps its security updates.
+    assert f"[ -f {scripts.NODE_READY_MARKER} ] || systemctl stop {APT_TIMERS}" == HOLD_APT_TIMERS
+    body = rendered_scripts()["node-prep.sh"].split("main() {", 1)[1]
+    restart = body.index(f"systemctl start {APT_TIMERS}")
+    assert body.rindex("apt_get install") < restart < body.index('touch "$MARKER"')
 
 
 def test_kubeadm_init_config_matches_snapshot_and_kubeadm_v1beta4():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 
+from eco2_platform.workloads.image_puller import PULLER_NAME
 from eco2_platform.workloads.workers import WORKER_GROUPS
 from infra.ports import API_ROUTES
 from tools.plan.harness import CapturedResource, execute, run_program
@@ -26,8 +27,12 @@ def test_changing_only_the_image_tag_changes_only_the_app_workloads():
     names = {urn.rsplit("::", 1)[1] for urn in changed}
     kinds = {urn.rsplit("::", 1)[0].rsplit("$", 1)[1] for urn in changed}
     app_deployments = {route.service for route in API_ROUTES} | {f"worker-{g.name}" for g in WORKER_GROUPS}
-    assert names == app_deployments | {"beat", "migrate"}
-    assert kinds == {"kubernetes:apps/v1:Deployment", "kubernetes:batch/v1:Job"}
+    assert names == app_deployments | {"beat", "migrate", PULLER_NAME}
+    assert kinds == {
+        "kubernetes:apps/v1:Deployment",
+        "kubernetes:batch/v1:Job",
+        "kubernetes:apps/v1:DaemonSet",  # the puller pulls the new image before the app rolls
+    }
     for urn in changed:
         assert NEW_TAG in str(after[urn]) and NEW_TAG not in str(before[urn]), urn
 

@@ -40,6 +40,20 @@ def test_everything_scheduled_waits_for_the_cni(stack):
 
 
 @pytest.mark.parametrize("stack", STACKS)
+def test_calico_installs_while_the_workers_join_and_everything_scheduled_waits_for_every_join(stack):
+    resources = run_program(stack)
+    commands = of_type(resources, "command:remote:Command")
+    joins = {r.urn for r in commands if r.name.startswith("kubeadm-join-")}
+    assert len(joins) == 6
+    (installation,) = of_type(resources, INSTALLATION)
+    assert not joins & transitive_dependencies(resources, installation)
+    operator = by_name(resources, RELEASE, "tigera-operator")
+    scheduled = [r for r in resources if r.type_ in POD_RUNNING_KINDS and r.urn != operator.urn]
+    for resource in scheduled:
+        assert joins <= transitive_dependencies(resources, resource), resource.name
+
+
+@pytest.mark.parametrize("stack", STACKS)
 def test_every_kubernetes_resource_uses_the_cluster_provider(stack):
     resources = run_program(stack)
     (provider,) = of_type(resources, "pulumi:providers:kubernetes")

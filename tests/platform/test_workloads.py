@@ -14,6 +14,7 @@ from apps.core.queue import DEAD_LETTER_QUEUE, WORK_QUEUES
 from apps.core.queue_table import WORK_QUEUE_NAMES
 from eco2_platform.namespaces import APP_NAMESPACE, DATA_NAMESPACE
 from eco2_platform.workloads.app_pod import APP_SCRATCH, APP_UID, HOME
+from eco2_platform.workloads.image_puller import PULLER_NAME
 from eco2_platform.workloads.workers import WORKER_GROUPS
 from infra.ports import API_ROUTES, CONTAINER_PORT, HEALTH_CHECK_PATH, WORKER_METRICS_PORT
 from infra.roles import ROLES
@@ -35,6 +36,9 @@ from tools.plan.stack_runner import REPO_ROOT, stack_config
 RUN_TO_COMPLETION = {"Job"}
 """Kinds whose containers exit when done: no liveness or readiness probe means anything there; the Job's
 activeDeadlineSeconds bounds them instead."""
+HOLDERS = {(PULLER_NAME, "hold")}
+"""Containers that only keep a pod alive (the pause image: no shell, no port); the kubelet restarts one that
+exits, and nothing else about it could be probed."""
 
 
 def kubernetes_minor(stack: str) -> str:
@@ -93,7 +97,8 @@ def test_every_container_is_bounded_probed_and_locked_down(stack):
             assert security["allowPrivilegeEscalation"] is False, where
             assert security["capabilities"] == {"drop": ["ALL"]}, where
             assert security["seccompProfile"] == {"type": "RuntimeDefault"}, where
-            if kind(workload) not in RUN_TO_COMPLETION:
+            holder = (workload.inputs["metadata"]["name"], container["name"]) in HOLDERS
+            if kind(workload) not in RUN_TO_COMPLETION and not holder and container in spec["containers"]:
                 assert "livenessProbe" in container, where
                 if {port["name"] for port in container.get("ports", [])} & {"http", "server"}:
                     assert "readinessProbe" in container, where
@@ -107,6 +112,10 @@ def test_app_containers_run_as_the_image_user_and_write_only_to_their_empty_dirs
         if workload.inputs["metadata"]["namespace"] != APP_NAMESPACE:
             continue
         spec = pod_spec(workload)
+        if workload.inputs["metadata"]["name"] == PULLER_NAME:
+            (container,) = spec["initContainers"]  # writes nothing: it only starts python
+            assert container["securityContext"]["runAsUser"] == APP_UID
+            continue
         (container,) = spec["containers"]
         assert container["securityContext"]["runAsUser"] == APP_UID
         mounts = {mount["mountPath"] for mount in container["volumeMounts"]}
@@ -125,7 +134,11 @@ def test_the_image_user_is_the_one_the_dockerfile_declares():
 def test_app_image_is_the_stack_image(stack):
     image = f"ghcr.io/eco2-team/eco2-api:{stack_config(stack)['eco2:imageTag']}"
     for workload in workloads(run_program(stack)):
-        if workload.inputs["metadata"]["namespace"] == APP_NAMESPACE:
+        if workload.inputs["metadata"]["namespace"] != APP_NAMESPACE:
+            continue
+        if workload.inputs["metadata"]["name"] == PULLER_NAME:  # holds with the node's sandbox image
+            assert [c["image"] for c in pod_spec(workload)["initContainers"]] == [image]
+        else:
             assert [c["image"] for c in containers(workload)] == [image]
 
 

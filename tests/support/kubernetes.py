@@ -8,7 +8,7 @@ from typing import Any
 from tools.plan.harness import CapturedResource
 from tools.plan.objects import is_kubernetes_object
 
-POD_SPEC_KINDS = {"Deployment", "StatefulSet", "Job"}
+POD_SPEC_KINDS = {"Deployment", "StatefulSet", "Job", "DaemonSet"}
 
 
 def kubernetes_objects(resources: Iterable[CapturedResource]) -> list[CapturedResource]:

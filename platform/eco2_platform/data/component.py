@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -21,6 +21,13 @@ REDIS_IMAGE = "docker.io/library/redis:7.4.5-bookworm"
 REDIS_EXPORTER_IMAGE = "quay.io/oliver006/redis_exporter:v1.74.0"
 RABBITMQ_IMAGE = "docker.io/library/rabbitmq:4.1.4"
 """RabbitMQ 4.1: quorum queues with delivery limits; rabbitmq_prometheus is part of the distribution."""
+DATA_IMAGES: dict[str, tuple[str, ...]] = {
+    POSTGRESQL.name: (POSTGRESQL_IMAGE, POSTGRES_EXPORTER_IMAGE),
+    REDIS.name: (REDIS_IMAGE, REDIS_EXPORTER_IMAGE),
+    RABBITMQ.name: (RABBITMQ_IMAGE,),
+}
+"""Node role (= service name) → every image its StatefulSet runs: the cluster pulls them on that node while
+the control plane comes up (``Cluster.images_pulled``), so the pod starts without a pull."""
 IMAGE_UID = 999
 """The ``postgres``, ``redis`` and ``rabbitmq`` users of the official images."""
 POSTGRES_EXPORTER_UID = 65534
@@ -44,6 +51,8 @@ class DataServicesArgs:
     """What every scheduled pod waits for (the CNI)."""
     storage_ready: Sequence[pulumi.Resource]
     """The EBS CSI driver and the gp3 StorageClass the claims use."""
+    images_pulled: Mapping[str, Sequence[pulumi.Resource]]
+    """Role → the steps that pulled ``DATA_IMAGES`` on its node (``Cluster.images_pulled``)."""
 
 
 class DataServices(pulumi.ComponentResource):
@@ -83,7 +92,15 @@ class DataServices(pulumi.ComponentResource):
         )
         self.statefulsets = [
             data_service(
-                spec, opts_k8s.merge(pulumi.ResourceOptions(depends_on=[secrets[spec.endpoint.name]]))
+                spec,
+                opts_k8s.merge(
+                    pulumi.ResourceOptions(
+                        depends_on=[
+                            secrets[spec.endpoint.name],
+                            *args.images_pulled.get(spec.endpoint.name, ()),
+                        ]
+                    )
+                ),
             )[0]
             for spec in specs
         ]

@@ -12,11 +12,13 @@ from eco2_platform.network_policies import NetworkPolicies, NetworkPoliciesArgs
 from eco2_platform.workloads.api import Api
 from eco2_platform.workloads.app_config import AppConfig, AppConfigArgs
 from eco2_platform.workloads.app_pod import AppWorkloadArgs
+from eco2_platform.workloads.image_puller import AppImagePuller, AppImagePullerArgs
 from eco2_platform.workloads.migration import Migration, MigrationArgs
 from eco2_platform.workloads.namespaces import Namespaces, NamespacesArgs
 from eco2_platform.workloads.pod_monitors import PodMonitors, PodMonitorsArgs
 from eco2_platform.workloads.workers import Workers
 from infra.config import StackConfig
+from infra.render.cloud_init import pause_image
 
 
 def deploy_workloads(
@@ -28,8 +30,10 @@ def deploy_workloads(
     scheduling_ready: Sequence[pulumi.Resource],
     storage_ready: Sequence[pulumi.Resource],
     monitoring_ready: Sequence[pulumi.Resource],
+    images_pulled: Mapping[str, Sequence[pulumi.Resource]],
 ) -> None:
-    """Namespaces → network policies and data services → settings → migration Job → APIs and workers."""
+    """Namespaces → network policies, data services and the app image puller → settings → migration Job → APIs
+    and workers. ``images_pulled``: role → the cluster's steps that pulled the data images on its nodes."""
     namespaces = Namespaces("namespaces", NamespacesArgs(provider=provider))
     NetworkPolicies(
         "network-policies",
@@ -43,6 +47,16 @@ def deploy_workloads(
             namespace=namespaces.data,
             scheduling_ready=scheduling_ready,
             storage_ready=storage_ready,
+            images_pulled=images_pulled,
+        ),
+    )
+    puller = AppImagePuller(
+        "app-image-puller",
+        AppImagePullerArgs(
+            provider=provider,
+            image=config.image,
+            pause_image=pause_image(config.kubernetes_version),
+            wait_for=[namespaces.app, *scheduling_ready],
         ),
     )
     app_config = AppConfig(
@@ -66,7 +80,7 @@ def deploy_workloads(
             provider=provider,
             image=config.image,
             config=app_config,
-            wait_for=[*scheduling_ready, *data.statefulsets],
+            wait_for=[*scheduling_ready, *data.statefulsets, puller.daemon_set],
         ),
     )
     app = AppWorkloadArgs(
@@ -74,7 +88,7 @@ def deploy_workloads(
         image=config.image,
         sizing=config.workloads,
         config=app_config,
-        wait_for=[*scheduling_ready, migration.job],
+        wait_for=[*scheduling_ready, migration.job, puller.daemon_set],
     )
     Api("api", app)
     Workers("workers", app)

@@ -24,8 +24,8 @@ from eco2_platform.workloads.app_pod import (
     deployment_metadata,
 )
 from infra.ports import WORKER_METRICS_PORT
+from infra.roles import ASYNC_ROLE
 
-ASYNC_ROLE = "async"
 WORKER_NAME = "eco2-worker"
 BEAT_NAME = "eco2-beat"
 WORKER_APP = "apps.worker"

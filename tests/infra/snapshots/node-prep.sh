@@ -26,7 +26,8 @@ modprobe overlay
 modprobe br_netfilter
 sysctl --system >/dev/null
 
-# unattended-upgrades holds the dpkg lock at first boot: wait for it, and retry transient mirror failures.
+# A daily apt job that started before cloud-init's bootcmd held the timers off may still own the dpkg lock:
+# wait for it, and retry transient mirror failures.
 apt_get() {
   local attempt
   for attempt in 1 2 3 4 5; do
@@ -39,12 +40,15 @@ apt_get() {
   return 1
 }
 
-apt_get update
-# conntrack: kube-proxy and kubeadm's preflight need it; socat: kubectl port-forward.
-apt_get install -y apt-transport-https ca-certificates curl gpg containerd conntrack socat
+# Ubuntu's cloud image ships curl and gpg; only an image without them costs a second index refresh.
+if ! command -v curl >/dev/null || ! command -v gpg >/dev/null; then
+  apt_get update
+  apt_get install -y --no-install-recommends ca-certificates curl gpg
+fi
 install -d -m 0755 /etc/apt/keyrings
 curl -fsSL --retry 5 "${REPO}Release.key" | gpg --dearmor --yes -o "$KEYRING"
 echo "deb [signed-by=${KEYRING}] ${REPO} /" >/etc/apt/sources.list.d/kubernetes.list
+# One index refresh for Ubuntu's archive and pkgs.k8s.io together, then one install.
 apt_get update
 package_version="$(apt-cache madison kubeadm |
   awk -v want="${K8S_VERSION}-" 'index($3, want) == 1 { print $3; exit }')"
@@ -52,7 +56,8 @@ if [[ -z "$package_version" ]]; then
   echo "kubeadm ${K8S_VERSION} is not published in ${REPO}" >&2
   exit 1
 fi
-apt_get install -y --allow-change-held-packages \
+# conntrack: kube-proxy and kubeadm's preflight need it; socat: kubectl port-forward.
+apt_get install -y --no-install-recommends --allow-change-held-packages containerd conntrack socat \
   "kubelet=${package_version}" "kubeadm=${package_version}" "kubectl=${package_version}"
 apt-mark hold kubelet kubeadm kubectl containerd
 
@@ -68,6 +73,9 @@ install -d -m 0755 /etc/containerd
 install -m 0644 "$CONTAINERD_CONFIG" /etc/containerd/config.toml
 systemctl restart containerd
 systemctl enable --now containerd kubelet
+
+# The daily apt jobs were held off while this ran (cloud-init's bootcmd); security updates resume now.
+systemctl start apt-daily.timer apt-daily-upgrade.timer
 
 install -d -m 0755 "$(dirname "$MARKER")"
 touch "$MARKER"
