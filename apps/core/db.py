@@ -38,3 +38,12 @@ def get_session() -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+async def get_request_engine() -> Engine:
+    """The engine, for hot paths that run Core statements on a connection of their own (an `async`
+    dependency: no thread hop, unlike a session)."""
+    return get_engine()
+
+
+EngineDep = Annotated[Engine, Depends(get_request_engine)]

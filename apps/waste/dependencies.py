@@ -1,15 +1,18 @@
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 
+from apps.core.access_tokens import Principal
 from apps.core.cache import get_redis
-from apps.core.dependencies import SettingsDep
+from apps.core.dependencies import BearerCredentials, RedisDep, SettingsDep, authenticate
 from apps.core.request_rate import limit_request
 from apps.core.storage import get_s3_client
 from apps.users.dependencies import CurrentUser
-from apps.waste.cache import FinishedJobCache
+from apps.waste.cache import FinishedJobCache, cached_body, finished_job_key
 
 S3Dep = Annotated[Any, Depends(get_s3_client)]
 IdempotencyKey = Annotated[
@@ -23,6 +26,27 @@ async def get_finished_job_cache() -> FinishedJobCache:
 
 
 FinishedJobCacheDep = Annotated[FinishedJobCache, Depends(get_finished_job_cache)]
+
+
+@dataclass(frozen=True)
+class Poll:
+    user: Principal
+    cached_body: bytes | None  # the finished job's response, when Redis holds it for this user
+
+
+def get_poll(
+    job_id: uuid.UUID,
+    request: Request,
+    settings: SettingsDep,
+    redis_client: RedisDep,
+    credentials: BearerCredentials,
+) -> Poll:
+    """The caller of a poll, and the job's cached answer read in the same Redis round trip."""
+    user, (entry,) = authenticate(request, settings, redis_client, credentials, [finished_job_key(job_id)])
+    return Poll(user=user, cached_body=cached_body(entry, user.id))
+
+
+PollDep = Annotated[Poll, Depends(get_poll)]
 
 
 def limit_uploads(request: Request, user: CurrentUser, settings: SettingsDep) -> None:

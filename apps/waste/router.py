@@ -6,11 +6,10 @@ import uuid
 from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Depends, Request, Response, status
-from sqlmodel import Session
 from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
-from apps.core.db import SessionDep, get_engine
+from apps.core.db import EngineDep, SessionDep
 from apps.core.dependencies import SettingsDep
 from apps.core.errors import error_responses
 from apps.core.observability.logging import bind_job
@@ -19,18 +18,17 @@ from apps.waste import metrics, service
 from apps.waste.dependencies import (
     FinishedJobCacheDep,
     IdempotencyKey,
+    PollDep,
     S3Dep,
     limit_analyses,
     limit_uploads,
 )
 from apps.waste.exceptions import ScanError
 from apps.waste.feedback.router import router as feedback_router
-from apps.waste.models import AnalysisJob, JobStatus
 from apps.waste.schemas import (
     AnalysisAccepted,
     AnalysisCreate,
     AnalysisRead,
-    AnalysisResult,
     UploadCreate,
     UploadCreated,
 )
@@ -100,56 +98,41 @@ def create_analysis(
     return AnalysisAccepted(job_id=submission.job.id, status=submission.job.status, poll_url=poll_url)
 
 
-def _read(job: AnalysisJob) -> AnalysisRead:
-    return AnalysisRead(
-        job_id=job.id,
-        status=job.status,
-        created_at=job.created_at,
-        finished_at=job.finished_at,
-        result=AnalysisResult.model_validate(job.result) if job.result is not None else None,
-        error=job.error,
-    )
+def _json(body: bytes) -> Response:
+    return Response(content=body, media_type="application/json")
 
 
 @router.get(
     "/analyses/{job_id}", response_model=AnalysisRead, name="read_analysis", responses=error_responses(404)
 )
 def read_analysis(
-    job_id: uuid.UUID, user: CurrentUser, session: SessionDep, cache: FinishedJobCacheDep
-) -> AnalysisRead:
-    """A poll: the token and one primary-key read (or the cache, once the job is final)."""
-    cached = cache.get(job_id, user.id)
-    if cached is not None:
-        return cached
-    job = _read(service.get_job(session, user.id, job_id))
-    cache.put(job, user.id)
-    return job
+    job_id: uuid.UUID, poll: PollDep, engine: EngineDep, cache: FinishedJobCacheDep
+) -> Response:
+    """A poll: one Redis round trip (the token's revocation and the finished-job cache), then, unless the
+    job was cached, one primary-key read."""
+    if poll.cached_body is not None:
+        return _json(poll.cached_body)
+    job = service.read_job(engine, poll.user.id, job_id)
+    cache.put(job_id, job.status, poll.user.id, job.body)
+    return _json(job.body)
 
 
 @router.get("/analyses/{job_id}/events", name="stream_analysis", responses=error_responses(404))
-async def stream_analysis(job_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> EventSourceResponse:
+async def stream_analysis(job_id: uuid.UUID, user: CurrentUser, engine: EngineDep) -> EventSourceResponse:
     """Server-sent events: one `status` event per state change, the last one carrying the result."""
-    service.get_job(session, user.id, job_id)  # 404 before the stream starts
-    session.close()
+    first = await run_in_threadpool(service.read_job, engine, user.id, job_id)  # 404 before the stream starts
 
     async def events() -> AsyncIterator[dict[str, str]]:
-        last: str | None = None
+        job, last = first, None
         deadline = time.monotonic() + STREAM_TIMEOUT_SECONDS
         while time.monotonic() < deadline:
-            job = await run_in_threadpool(_load_job, job_id)
             if job.status != last:
                 last = job.status
-                yield {"event": "status", "data": _read(job).model_dump_json()}
-            if JobStatus(job.status).terminal:
+                yield {"event": "status", "data": job.body.decode()}
+            if job.status.terminal:
                 return
             await asyncio.sleep(STREAM_POLL_SECONDS)
+            job = await run_in_threadpool(service.read_job, engine, user.id, job_id)
         yield {"event": "timeout", "data": "{}"}
 
     return EventSourceResponse(events())
-
-
-def _load_job(job_id: uuid.UUID) -> AnalysisJob:
-    with Session(get_engine(), expire_on_commit=False) as session:
-        job = session.get(AnalysisJob, job_id)
-        assert job is not None
-        return job
