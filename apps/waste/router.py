@@ -6,6 +6,7 @@ import uuid
 from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Depends, Request, Response, status
+from pydantic_core import to_json
 from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -76,26 +77,30 @@ def _poll_url(request: Request, job_id: uuid.UUID) -> str:
 def create_analysis(
     body: AnalysisCreate,
     request: Request,
-    response: Response,
     user: CurrentUser,
-    session: SessionDep,
+    engine: EngineDep,
     s3: S3Dep,
     settings: SettingsDep,
     idempotency_key: IdempotencyKey = None,
-) -> AnalysisAccepted:
+) -> Response:
     """Verify the uploaded photo, record the job, then publish it. Repeats with the same Idempotency-Key
     return the same job."""
     try:
-        submission = service.submit_analysis(session, s3, settings, user.id, body, idempotency_key)
+        submission = service.submit_analysis(engine, s3, settings, user.id, body, idempotency_key)
     except ScanError as error:
         metrics.SUBMISSIONS_REJECTED.labels(metrics.rejection_reason(error)).inc()
         raise
-    bind_job(submission.job.id)
+    bind_job(submission.job_id)
     if submission.created:
-        service.publish(session, submission.job)
-    poll_url = _poll_url(request, submission.job.id)
-    response.headers["Location"] = poll_url
-    return AnalysisAccepted(job_id=submission.job.id, status=submission.job.status, poll_url=poll_url)
+        service.publish_submitted(engine, submission)
+    poll_url = _poll_url(request, submission.job_id)
+    accepted = {"job_id": submission.job_id, "status": submission.status, "poll_url": poll_url}
+    return Response(
+        content=to_json(accepted),
+        status_code=status.HTTP_202_ACCEPTED,
+        headers={"Location": poll_url},
+        media_type="application/json",
+    )
 
 
 def _json(body: bytes) -> Response:

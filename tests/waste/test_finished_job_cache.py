@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+
 import httpx
 import pytest
 from sqlalchemy import event
@@ -15,7 +16,6 @@ from apps.waste.cache import FinishedJobCache, cached_body, finished_job_key
 from apps.waste.models import JobStatus
 from tests.support.provisioning import free_port
 from tests.waste.conftest import image_bytes, upload_photo
-
 
 BODY = b'{"job_id": "x", "status": "failed"}'
 

@@ -23,8 +23,10 @@ from apps.core.settings import Settings, get_settings
 from apps.core.storage import get_s3_client
 from apps.core.time import utcnow
 from apps.main import create_gateway
+from apps.waste import service
 from apps.waste.cache import FinishedJobCache
 from apps.waste.models import AnalysisJob, JobStatus, Upload, UploadStatus
+from apps.waste.schemas import AnalysisCreate
 from apps.waste.tasks import cleanup_expired_uploads, sweep_stuck_jobs
 from tests.support import services
 from tests.support.identity import access_token_for, sign_in
@@ -117,6 +119,26 @@ def test_a_black_holed_broker_costs_an_analysis_under_a_second(
         services.BROKER_PROXY.restore()
         broker_breaker.record_success()  # the sweeper runs in the worker, with a circuit of its own
     assert sweep_stuck_jobs(older_than_seconds=0) >= 3
+
+
+def test_a_job_whose_api_died_before_publishing_is_published_by_the_sweeper(
+    api: httpx.Client, auth: dict[str, str]
+) -> None:
+    """`published_at` is written with the job; a process that dies before its publish leaves the job to the
+    sweeper, which re-publishes it once that moment is older than the queued-job timeout."""
+    upload_id = uuid.UUID(upload_photo(api, auth, image_bytes()))
+    user_id = uuid.UUID(api.get("/api/v1/users/me", headers=auth).json()["id"])
+    submission = service.submit_analysis(
+        get_engine(), get_s3_client(), get_settings(), user_id, AnalysisCreate(upload_id=upload_id), None
+    )  # committed, never published: the process "died" here
+    with Session(get_engine()) as session:
+        job = session.get(AnalysisJob, submission.job_id)
+        assert job is not None and job.published_at is not None
+        written = job.published_at
+    assert sweep_stuck_jobs(older_than_seconds=0) >= 1
+    with Session(get_engine()) as session:
+        job = session.get(AnalysisJob, submission.job_id)
+        assert job is not None and job.published_at is not None and job.published_at > written
 
 
 def test_a_black_holed_redis_adds_little_to_a_cache_write() -> None:
