@@ -14,6 +14,7 @@ from apps.core.storage import get_s3_client
 from apps.users.dependencies import CurrentUser
 from apps.waste.cache import FinishedJobCache, cached_body, finished_job_key
 
+
 async def get_request_s3_client() -> Any:
     """The process's S3 client (an `async` dependency: no thread hop for a cached object)."""
     return get_s3_client()
