@@ -11,7 +11,7 @@ from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
 from apps.core.db import EngineDep, SessionDep
-from apps.core.dependencies import SettingsDep
+from apps.core.dependencies import BearerCredentials, SettingsDep
 from apps.core.errors import error_responses
 from apps.core.observability.logging import bind_job
 from apps.users.dependencies import CurrentUser
@@ -19,7 +19,7 @@ from apps.waste import metrics, service
 from apps.waste.dependencies import (
     FinishedJobCacheDep,
     IdempotencyKey,
-    PollDep,
+    PollReaderDep,
     S3Dep,
     limit_analyses,
     limit_uploads,
@@ -111,10 +111,16 @@ def _json(body: bytes) -> Response:
     "/analyses/{job_id}", response_model=AnalysisRead, name="read_analysis", responses=error_responses(404)
 )
 def read_analysis(
-    job_id: uuid.UUID, poll: PollDep, engine: EngineDep, cache: FinishedJobCacheDep
+    job_id: uuid.UUID,
+    request: Request,
+    credentials: BearerCredentials,
+    reader: PollReaderDep,
+    engine: EngineDep,
+    cache: FinishedJobCacheDep,
 ) -> Response:
     """A poll: one Redis round trip (the token's revocation and the finished-job cache), then, unless the
     job was cached, one primary-key read."""
+    poll = reader.read(request, credentials, job_id)
     if poll.cached_body is not None:
         return _json(poll.cached_body)
     job = service.read_job(engine, poll.user.id, job_id)
