@@ -15,7 +15,7 @@ from apps.core.dependencies import BearerCredentials, SettingsDep
 from apps.core.errors import error_responses
 from apps.core.observability.logging import bind_job
 from apps.users.dependencies import CurrentUser
-from apps.waste import metrics, service
+from apps.waste import jobs, metrics, service
 from apps.waste.dependencies import (
     FinishedJobCacheDep,
     IdempotencyKey,
@@ -123,7 +123,7 @@ def read_analysis(
     poll = reader.read(request, credentials, job_id)
     if poll.cached_body is not None:
         return _json(poll.cached_body)
-    job = service.read_job(engine, poll.user.id, job_id)
+    job = jobs.read_job(engine, poll.user.id, job_id)
     cache.put(job_id, job.status, poll.user.id, job.body)
     return _json(job.body)
 
@@ -131,7 +131,7 @@ def read_analysis(
 @router.get("/analyses/{job_id}/events", name="stream_analysis", responses=error_responses(404))
 async def stream_analysis(job_id: uuid.UUID, user: CurrentUser, engine: EngineDep) -> EventSourceResponse:
     """Server-sent events: one `status` event per state change, the last one carrying the result."""
-    first = await run_in_threadpool(service.read_job, engine, user.id, job_id)  # 404 before the stream starts
+    first = await run_in_threadpool(jobs.read_job, engine, user.id, job_id)  # 404 before the stream starts
 
     async def events() -> AsyncIterator[dict[str, str]]:
         job, last = first, None
@@ -143,7 +143,7 @@ async def stream_analysis(job_id: uuid.UUID, user: CurrentUser, engine: EngineDe
             if job.status.terminal:
                 return
             await asyncio.sleep(STREAM_POLL_SECONDS)
-            job = await run_in_threadpool(service.read_job, engine, user.id, job_id)
+            job = await run_in_threadpool(jobs.read_job, engine, user.id, job_id)
         yield {"event": "timeout", "data": "{}"}
 
     return EventSourceResponse(events())

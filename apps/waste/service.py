@@ -10,7 +10,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from kombu.exceptions import OperationalError
-from pydantic_core import to_json
 from sqlalchemy import delete, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -349,35 +348,6 @@ def publish(session: Session, job: AnalysisJob) -> bool:
         return False
     mark_published(session, job.id)
     return True
-
-
-_READ_JOB = sa.select(
-    _JOBS.c.user_id, _JOBS.c.status, _JOBS.c.created_at, _JOBS.c.finished_at, _JOBS.c.result, _JOBS.c.error
-).where(_JOBS.c.id == sa.bindparam("job_id"))
-
-
-@dataclass(frozen=True)
-class JobResponse:
-    status: JobStatus
-    body: bytes  # the AnalysisRead document, as JSON
-
-
-def read_job(engine: sa.Engine, user_id: uuid.UUID, job_id: uuid.UUID) -> JobResponse:
-    """A poll's read: one Core SELECT by primary key, serialised once. The stored result is the worker's
-    `AnalysisResult.model_dump(mode="json")`, so it is sent as it is instead of being validated again."""
-    with autocommit(engine) as connection:
-        row = connection.execute(_READ_JOB, {"job_id": job_id}).first()
-    if row is None or row.user_id != user_id:
-        raise errors.JobNotFound("no such analysis job")
-    document = {
-        "job_id": job_id,
-        "status": row.status,
-        "created_at": row.created_at,
-        "finished_at": row.finished_at,
-        "result": row.result,
-        "error": row.error,
-    }
-    return JobResponse(status=JobStatus(row.status), body=to_json(document))
 
 
 def get_job(session: Session, user_id: uuid.UUID, job_id: uuid.UUID) -> AnalysisJob:
