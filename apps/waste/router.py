@@ -4,13 +4,14 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response, status
 from pydantic_core import to_json
 from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
-from apps.core.db import EngineDep, SessionDep
+from apps.core.db import EngineDep
 from apps.core.dependencies import BearerCredentials, SettingsDep
 from apps.core.errors import error_responses
 from apps.core.observability.logging import bind_job
@@ -41,6 +42,13 @@ STREAM_POLL_SECONDS = 0.25
 STREAM_TIMEOUT_SECONDS = 120.0
 
 
+def _json(body: bytes | dict[str, Any], status_code: int = status.HTTP_200_OK, **headers: str) -> Response:
+    """A JSON response built once (bytes as they are, a dict serialised by pydantic-core): FastAPI does not
+    validate a returned Response against the documented model again."""
+    content = body if isinstance(body, bytes) else to_json(body)
+    return Response(content=content, status_code=status_code, headers=headers, media_type="application/json")
+
+
 @router.post(
     "/uploads",
     response_model=UploadCreated,
@@ -49,18 +57,19 @@ STREAM_TIMEOUT_SECONDS = 120.0
     responses=error_responses(413, 429),
 )
 def create_upload(
-    body: UploadCreate, user: CurrentUser, session: SessionDep, s3: S3Dep, settings: SettingsDep
-) -> UploadCreated:
+    body: UploadCreate, user: CurrentUser, engine: EngineDep, s3: S3Dep, settings: SettingsDep
+) -> Response:
     """Reserve a server-chosen key and return a presigned POST (size and content type bound, short TTL)."""
-    new = service.create_upload(session, s3, settings, user.id, body.content_type, body.size_bytes)
-    return UploadCreated(
-        upload_id=new.upload.id,
-        object_key=new.upload.object_key,
-        upload_url=new.presigned.url,
-        upload_fields=new.presigned.fields,
-        max_bytes=new.upload.max_bytes,
-        expires_at=new.upload.expires_at,
-    )
+    new = service.create_upload(engine, s3, settings, user.id, body.content_type, body.size_bytes)
+    created = {
+        "upload_id": new.upload_id,
+        "object_key": new.object_key,
+        "upload_url": new.presigned.url,
+        "upload_fields": new.presigned.fields,
+        "max_bytes": new.max_bytes,
+        "expires_at": new.expires_at,
+    }
+    return _json(created, status.HTTP_201_CREATED)
 
 
 def _poll_url(request: Request, job_id: uuid.UUID) -> str:
@@ -95,16 +104,7 @@ def create_analysis(
         service.publish_submitted(engine, submission)
     poll_url = _poll_url(request, submission.job_id)
     accepted = {"job_id": submission.job_id, "status": submission.status, "poll_url": poll_url}
-    return Response(
-        content=to_json(accepted),
-        status_code=status.HTTP_202_ACCEPTED,
-        headers={"Location": poll_url},
-        media_type="application/json",
-    )
-
-
-def _json(body: bytes) -> Response:
-    return Response(content=body, media_type="application/json")
+    return _json(accepted, status.HTTP_202_ACCEPTED, Location=poll_url)
 
 
 @router.get(

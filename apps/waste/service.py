@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from kombu.exceptions import OperationalError
-from sqlalchemy import delete, func
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -53,7 +53,10 @@ EXPIRED_UPLOADS_BATCH = 500
 
 @dataclass(frozen=True)
 class NewUpload:
-    upload: Upload
+    upload_id: uuid.UUID
+    object_key: str
+    max_bytes: int
+    expires_at: datetime
     presigned: PresignedUpload
 
 
@@ -65,8 +68,26 @@ class Submission:
     created: bool
 
 
+# One statement: count the user's reserved, unused, unexpired uploads and reserve one more only below the
+# cap (concurrent reservations may overshoot by the few in flight; the rate limit bounds those).
+_RESERVE = sa.text(
+    """
+    WITH pending AS (
+        SELECT count(*) AS reserved, min(expires_at) AS first_expiry FROM uploads
+        WHERE user_id = :user_id AND status = :pending AND expires_at > :now
+    ), reservation AS (
+        INSERT INTO uploads (id, user_id, object_key, content_type, max_bytes, status, created_at, expires_at)
+        SELECT :id, :user_id, :object_key, :content_type, :max_bytes, :pending, :now, :expires_at
+        FROM pending WHERE reserved < :pending_max
+        RETURNING id
+    )
+    SELECT reserved, first_expiry, EXISTS (SELECT 1 FROM reservation) AS made FROM pending
+    """
+)
+
+
 def create_upload(
-    session: Session,
+    engine: sa.Engine,
     s3: Any,
     settings: Settings,
     user_id: uuid.UUID,
@@ -77,47 +98,41 @@ def create_upload(
         raise errors.UploadTooLarge(
             f"the photo is {size_bytes} bytes; the limit is {settings.upload_max_bytes}"
         )
-    _check_pending_uploads(session, settings, user_id)
-    upload_id = uuid.uuid4()
+    upload_id, now = uuid.uuid4(), utcnow()
     key = f"scans/{user_id}/{upload_id}.{EXTENSION_BY_CONTENT_TYPE[content_type]}"
     presigned = presign_upload(
         s3, settings.s3_bucket, key, content_type, settings.upload_max_bytes, settings.upload_url_ttl_seconds
     )
-    upload = Upload(
-        id=upload_id,
-        user_id=user_id,
-        object_key=key,
-        content_type=content_type,
-        max_bytes=settings.upload_max_bytes,
-        expires_at=utcnow() + timedelta(seconds=settings.upload_url_ttl_seconds) + UPLOAD_CLAIM_WINDOW,
-    )
-    session.add(upload)
-    try:
-        session.commit()
-    except IntegrityError:  # the token's user no longer exists (uploads.user_id references users)
-        session.rollback()
-        raise errors.UnknownCaller("unknown user") from None
-    metrics.UPLOADS_RESERVED.inc()
-    return NewUpload(upload=upload, presigned=presigned)
-
-
-def _check_pending_uploads(session: Session, settings: Settings, user_id: uuid.UUID) -> None:
-    """At most `pending_uploads_max` reserved, unused, unexpired uploads per user (concurrent reservations
-    may overshoot by the few in flight; the rate limit bounds those)."""
-    now = utcnow()
-    pending, first_expiry = session.execute(
-        select(func.count(), func.min(col(Upload.expires_at))).where(
-            col(Upload.user_id) == user_id,
-            col(Upload.status) == UploadStatus.PENDING.value,
-            col(Upload.expires_at) > now,
-        )
-    ).one()
-    if pending >= settings.pending_uploads_max:
-        session.rollback()
+    expires_at = now + timedelta(seconds=settings.upload_url_ttl_seconds) + UPLOAD_CLAIM_WINDOW
+    values = {
+        "id": upload_id,
+        "user_id": user_id,
+        "object_key": key,
+        "content_type": content_type,
+        "max_bytes": settings.upload_max_bytes,
+        "pending": UploadStatus.PENDING.value,
+        "now": now,
+        "expires_at": expires_at,
+        "pending_max": settings.pending_uploads_max,
+    }
+    with autocommit(engine) as connection:
+        try:
+            reserved, first_expiry, made = connection.execute(_RESERVE, values).one()
+        except IntegrityError:  # the token's user no longer exists (uploads.user_id references users)
+            raise errors.UnknownCaller("unknown user") from None
+    if not made:
         raise errors.TooManyPendingUploads(
-            f"{pending} uploads are reserved and unused; use one or wait until one expires",
+            f"{reserved} uploads are reserved and unused; use one or wait until one expires",
             retry_after_seconds=int((first_expiry - now).total_seconds()) + 1,
         )
+    metrics.UPLOADS_RESERVED.inc()
+    return NewUpload(
+        upload_id=upload_id,
+        object_key=key,
+        max_bytes=settings.upload_max_bytes,
+        expires_at=expires_at,
+        presigned=presigned,
+    )
 
 
 def delete_expired_uploads(session: Session, s3: Any, settings: Settings) -> int:
