@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.dependency_faults
 
 Through a TCP proxy that can black-hole (accept connections, answer nothing; tests/support/tcp_proxy.py): the
-finished-job cache read and the rate-limit check (Redis), and `apps.core.queue.publish_task` (RabbitMQ, a
+finished-job cache write and the rate-limit check (Redis), and `apps.core.queue.publish_task` (RabbitMQ, a
 throwaway vhost), first healthy, then black-holed: each call's latency in order, so the circuit breaker's
 effect shows. Prints a Markdown table.
 """
@@ -54,6 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from apps.core.queue_table import QueueName
     from apps.core.rate_limit import Limit, RequestLimiter
     from apps.waste.cache import FinishedJobCache
+    from apps.waste.models import JobStatus
 
     REDIS_PROXY.start()
     BROKER_PROXY.start()
@@ -66,8 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         job_id, user_id = uuid.uuid4(), uuid.uuid4()
         limit = Limit("bench:ip", 10_000_000, 10_000)
 
-        def read() -> object:
-            return cache.get(job_id, user_id)
+        def write() -> None:
+            cache.put(job_id, JobStatus.FAILED, user_id, b"{}")
 
         def check() -> object:
             return limiter.try_acquire([(limit, "10.0.0.1")])
@@ -76,14 +77,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             publish_task("waste.sweep_stuck_jobs", [0], QueueName.LOW_PRIORITY)
 
         healthy = {
-            "read": timings_ms(read, 200),
+            "write": timings_ms(write, 200),
             "check": timings_ms(check, 200),
             "publish": timings_ms(publish, 50),
         }
         REDIS_PROXY.black_hole()
         BROKER_PROXY.black_hole()
         holed = {
-            "read": timings_ms(read, 20),
+            "write": timings_ms(write, 20),
             "check": timings_ms(check, 20),
             "publish": timings_ms(publish, 10),
         }
@@ -95,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         provisioning.delete_vhost(VHOST)
     print("| call | healthy p50 ms | black-holed: first 3 calls, ms | then p50 ms | worst ms |")
     print("|---|---|---|---|---|")
-    print(row("finished-job cache read (Redis)", healthy["read"], holed["read"]))
+    print(row("finished-job cache write (Redis)", healthy["write"], holed["write"]))
     print(row("rate-limit check (Redis)", healthy["check"], holed["check"]))
     print(row("publish with confirm (RabbitMQ)", healthy["publish"], holed["publish"]))
     return 0

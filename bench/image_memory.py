@@ -1,11 +1,13 @@
 """Memory of image verification under concurrent worst-case uploads (issue 10's goal: 16 at once keep the
-API under +512 MB RSS, while bombs and mismatches are still refused).
+API under +512 MB RSS, while bombs and mismatches are still refused), and of the worker's decode of one.
 
     .venv/bin/python -m bench.image_memory [--concurrency 16]
 
 Each scenario runs in a fresh Python process: `concurrency` threads (as the API's request threads) call the
-API's verification (`apps.core.images.verify_image` with the process budget from the settings) on the same
-worst-case file at once, while a sampler reads the process' RSS every 5 ms. Prints a Markdown table.
+API's check (`apps.core.images.check_image_header` with the settings' limits, on the whole file: the most
+the API ever holds) on the same worst-case file at once, while a sampler reads the process' RSS every 5 ms;
+then, for a file the check accepted, the worker's decode (`decode_image`, one image at a time per worker
+process) in the same way. Prints a Markdown table.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -51,14 +53,8 @@ def _rss() -> int:
     return 0
 
 
-def measure(declared: str, concurrency: int) -> dict[str, Any]:
-    """In the child process: verify SCRATCH from `concurrency` threads at once, sampling RSS."""
-    from apps.core.images import DecoderBusy, InvalidImage, process_decode_budget, verify_image
-    from apps.core.settings import get_settings
-
-    data = SCRATCH.read_bytes()
-    settings = get_settings()
-    budget = process_decode_budget(settings.image_decode_memory_bytes)
+def _peak_growth(work: Callable[[], list[str]]) -> tuple[int, float, list[str]]:
+    """Run `work` while sampling RSS: (growth of the peak over the start, seconds, outcomes)."""
     baseline, peak, stop = _rss(), [0], threading.Event()
 
     def sample() -> None:
@@ -66,26 +62,50 @@ def measure(declared: str, concurrency: int) -> dict[str, Any]:
             peak[0] = max(peak[0], _rss())
             time.sleep(0.005)
 
-    def verify(_: int) -> str:
-        try:
-            verify_image(
-                data, declared, settings.image_max_pixels, budget, settings.image_decode_wait_seconds
-            )
-        except InvalidImage as error:
-            return f"refused ({str(error)[:48]})"
-        except DecoderBusy:
-            return "busy (503)"
-        return "accepted"
-
     sampler = threading.Thread(target=sample)
     sampler.start()
     started = time.monotonic()
-    with ThreadPoolExecutor(concurrency) as pool:
-        outcomes = list(pool.map(verify, range(concurrency)))
+    outcomes = work()
     elapsed = time.monotonic() - started
     stop.set()
     sampler.join()
-    return {"growth": peak[0] - baseline, "elapsed": elapsed, "outcomes": outcomes, "bytes": len(data)}
+    return max(peak[0] - baseline, 0), elapsed, outcomes
+
+
+def measure(declared: str, concurrency: int) -> dict[str, Any]:
+    """In the child process: check SCRATCH from `concurrency` threads at once, then decode it once."""
+    from apps.core.images import InvalidImage, check_image_header, decode_image
+    from apps.core.settings import get_settings
+
+    data = SCRATCH.read_bytes()
+    settings = get_settings()
+
+    def check(_: int) -> str:
+        try:
+            check_image_header(
+                data, declared, settings.image_max_pixels, settings.image_decode_memory_bytes, complete=True
+            )
+        except InvalidImage as error:
+            return f"refused ({str(error)[:48]})"
+        return "accepted"
+
+    def checks() -> list[str]:
+        with ThreadPoolExecutor(concurrency) as pool:
+            return list(pool.map(check, range(concurrency)))
+
+    growth, elapsed, outcomes = _peak_growth(checks)
+    decode_growth: int | None = None
+    if "accepted" in outcomes:
+        decode_growth, _, _ = _peak_growth(
+            lambda: [decode_image(data, declared, settings.image_max_pixels).mode]
+        )
+    return {
+        "growth": growth,
+        "elapsed": elapsed,
+        "outcomes": outcomes,
+        "bytes": len(data),
+        "decode_growth": decode_growth,
+    }
 
 
 def scenario(name: str, concurrency: int) -> str:
@@ -103,9 +123,11 @@ def scenario(name: str, concurrency: int) -> str:
     completed = subprocess.run(child, capture_output=True, text=True, check=True)
     result = json.loads(completed.stdout.strip().splitlines()[-1])
     outcomes = "; ".join(f"{count}× {outcome}" for outcome, count in Counter(result["outcomes"]).items())
+    decode = result["decode_growth"]
+    worker = "not decoded (refused)" if decode is None else f"+{decode / 2**20:.0f} MB"
     return (
         f"| {name} | {result['bytes'] / 1024:.0f} KB | +{result['growth'] / 2**20:.0f} MB "
-        f"| {result['elapsed']:.1f} s | {outcomes} |"
+        f"| {result['elapsed']:.2f} s | {outcomes} | {worker} |"
     )
 
 
@@ -119,8 +141,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.child:
         print(json.dumps(measure(args.child, args.concurrency)))
         return 0
-    print(f"| upload ({args.concurrency} at once) | file | RSS peak | wall time | outcomes |")
-    print("|---|---|---|---|---|")
+    print(
+        f"| upload ({args.concurrency} at once) | file | API RSS peak | wall time | outcomes "
+        "| worker decode of one: RSS peak |"
+    )
+    print("|---|---|---|---|---|---|")
     for name in SCENARIOS:
         print(scenario(name, args.concurrency), flush=True)
     return 0

@@ -17,18 +17,14 @@ from pathlib import Path
 # (label, markers): a sample belongs to the first label one of whose markers appears in its stack.
 POST_ANALYSES_PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
-        "S3 HEAD + GET of the photo (boto3 → embedded S3)",
-        ("head_object (apps/core/storage.py", "read_object (apps/core/storage.py"),
+        "S3 ranged GET of the photo's first bytes (boto3 → embedded S3)",
+        ("read_object_start (apps/core/storage.py", "read_object (apps/core/storage.py"),
     ),
-    # The request thread waits in verify_image; the decode itself runs on the budget's thread (`bounded`).
-    (
-        "image verification (Pillow, bounded decode)",
-        ("verify_image (apps/core/images.py", "bounded (apps/core/images.py"),
-    ),
-    ("publish to RabbitMQ (publisher confirms)", ("enqueue_analysis (apps/waste/service.py",)),
+    ("image header check (Pillow)", ("check_image_header (apps/core/images.py",)),
+    ("publish to RabbitMQ (publisher confirms)", ("_enqueue (apps/waste/service.py",)),
     (
         "bearer token check (signature, then the Redis revocation lookup)",
-        ("verify_access_token (apps/core/access_tokens.py", "is_revoked (apps/core/access_tokens.py"),
+        ("verify_access_token (apps/core/access_tokens.py", "authenticate (apps/core/dependencies.py"),
     ),
     ("database connection pool (waiting for a connection, reset on return)", ("(sqlalchemy/pool/",)),
     ("database queries (SQLAlchemy, psycopg)", ("sqlalchemy/", "psycopg/")),

@@ -81,8 +81,8 @@ def prepare_uploads(tokens: list[str], photo: Photo, count: int) -> list[Prepare
     """`count` pending uploads whose photo is already in storage, round-robin over the tokens' users.
 
     The rows are the app's `Upload` model with the key layout and limits the API uses; the objects are put
-    straight into the bucket, as the client's presigned POST would. The API then HEADs, reads and decodes
-    them.
+    straight into the bucket, as the client's presigned POST would. The API then reads their first bytes
+    and checks the header.
     """
     from sqlmodel import Session
 

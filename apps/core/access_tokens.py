@@ -180,10 +180,19 @@ def verify_access_token(token: str, ring: KeyRing, issuer: str) -> Principal:
         raise InvalidToken("invalid token") from error
 
 
+def revocation_keys(principal: Principal) -> list[str]:
+    """The Redis keys whose presence revokes the token: its user was deleted, or its session ended."""
+    return [_REVOKED_USER.format(principal.id), _REVOKED_SESSION.format(principal.session_id)]
+
+
+def revoked_by(values: list[Any]) -> bool:
+    """Whether the values read for `revocation_keys` (in that order) revoke the token."""
+    return any(value is not None for value in values)
+
+
 def is_revoked(redis_client: Any, principal: Principal) -> bool:
     """One MGET: the user was deleted, or the session logged out or was revoked. Raises on Redis trouble."""
-    keys = [_REVOKED_USER.format(principal.id), _REVOKED_SESSION.format(principal.session_id)]
-    return any(value is not None for value in redis_client.mget(keys))
+    return revoked_by(redis_client.mget(revocation_keys(principal)))
 
 
 def revocation_ttl_seconds(settings: Settings) -> int:

@@ -3,7 +3,6 @@ anything an endpoint did not explicitly mark cacheable (user data must never sit
 
 from __future__ import annotations
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 SECURITY_HEADERS = {
@@ -27,23 +26,25 @@ def _behind_tls(scope: Scope) -> bool:
 class SecurityHeadersMiddleware:
     def __init__(self, app: ASGIApp, hsts_max_age_seconds: int, hsts_always: bool = False) -> None:
         self.app = app
-        self.hsts = f"max-age={hsts_max_age_seconds}; includeSubDomains"
+        defaults = {**SECURITY_HEADERS, "Cache-Control": DEFAULT_CACHE_CONTROL}
+        self.defaults = [(name.lower().encode(), value.encode()) for name, value in defaults.items()]
+        self.hsts = (
+            b"strict-transport-security",
+            f"max-age={hsts_max_age_seconds}; includeSubDomains".encode(),
+        )
         self.hsts_always = hsts_always
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        add_hsts = self.hsts_always or _behind_tls(scope)
+        defaults = [*self.defaults, self.hsts] if self.hsts_always or _behind_tls(scope) else self.defaults
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in SECURITY_HEADERS.items():
-                    headers.setdefault(name, value)
-                headers.setdefault("Cache-Control", DEFAULT_CACHE_CONTROL)
-                if add_hsts:
-                    headers.setdefault("Strict-Transport-Security", self.hsts)
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}
+                message["headers"] = headers + [item for item in defaults if item[0] not in present]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -1,26 +1,19 @@
-"""Trust nothing the client uploaded: check magic bytes, then decode under a pixel limit and a memory budget.
+"""Trust nothing the client uploaded: magic bytes, then the header's size against a pixel limit and a memory
+estimate, before any pixel is decoded.
 
-The size is read from the header first, so a decompression bomb is refused before any pixel is decoded.
-Every decode then reserves its estimated memory from a per-process `DecodeBudget` and runs on the budget's own
-small thread pool: concurrent uploads of large images wait their turn instead of multiplying the memory they
-need, one that could never fit is refused, and one that waits too long gets `DecoderBusy` (a 503 to retry).
-The pool matters as much as the budget: glibc gives each thread its own malloc arena and keeps freed pixel
-buffers there, so decodes spread over 40 request threads would each leave their peak behind; after a large
-decode the freed memory is also handed back to the kernel (`malloc_trim`).
+The API checks the header only (`check_image_header`, on the first bytes of the stored object): a
+decompression bomb or a file of another type is refused at once, and the API never holds decoded pixels. The
+worker decodes the whole photo anyway to classify it (`decode_image`, one image at a time per process), so a
+file whose header is fine but whose data is truncated or forged fails there, and its job ends `failed` with
+the reason.
 """
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import io
-import threading
-import time
 import warnings
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import lru_cache
 
 import pillow_heif
 from PIL import Image
@@ -46,74 +39,17 @@ _HEIC_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"mif1", b"msf1"}
 _BYTES_PER_PIXEL = 4
 _DECODER_COPIES = {"JPEG": 1, "PNG": 1, "WEBP": 4, "HEIF": 2}
 JPEG_DRAFT_SIDE = 1024
-MAX_CONCURRENT_DECODES = 2
-TRIM_AFTER_BYTES = 16 * 1024 * 1024
-_LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-
-
-def _release_freed_memory() -> None:
-    """Return freed heap pages to the kernel (glibc keeps them in the arena otherwise)."""
-    trim = getattr(_LIBC, "malloc_trim", None)
-    if trim is not None:
-        trim(0)
+# How much of the stored object the API reads to find the header: PNG, WebP and most JPEGs have it in the
+# first few hundred bytes; a JPEG with a large EXIF block, or a HEIC, may need the whole file (read then).
+HEADER_BYTES = 64 * 1024
 
 
 class InvalidImage(Exception):
     """The bytes are not a decodable image of the declared type within the limits."""
 
 
-class DecoderBusy(Exception):
-    """Other decodes hold the memory budget; the caller should retry shortly."""
-
-
-class DecodeBudget:
-    """Bytes of decoded pixels that all concurrent decodes of this process may hold together."""
-
-    def __init__(self, capacity_bytes: int, max_concurrent: int = MAX_CONCURRENT_DECODES) -> None:
-        self.capacity_bytes = capacity_bytes
-        self.max_concurrent = max_concurrent
-        self._in_use = 0
-        self._decodes = 0
-        self._changed = threading.Condition()
-        self._pool = ThreadPoolExecutor(max_workers=max_concurrent, thread_name_prefix="image-decode")
-
-    def run(self, decode: Callable[[], object], nbytes: int) -> None:
-        """Run `decode` on the budget's own threads (call inside `reserve`)."""
-
-        def bounded() -> None:
-            try:
-                decode()
-            finally:
-                if nbytes >= TRIM_AFTER_BYTES:
-                    _release_freed_memory()
-
-        self._pool.submit(bounded).result()
-
-    @contextmanager
-    def reserve(self, nbytes: int, timeout: float) -> Iterator[None]:
-        if nbytes > self.capacity_bytes:
-            raise InvalidImage("the image is too large to verify; send a smaller photo")
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while self._in_use + nbytes > self.capacity_bytes or self._decodes >= self.max_concurrent:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise DecoderBusy("every image decoder is busy; retry shortly")
-                self._changed.wait(remaining)
-            self._in_use += nbytes
-            self._decodes += 1
-        try:
-            yield
-        finally:
-            with self._changed:
-                self._in_use -= nbytes
-                self._decodes -= 1
-                self._changed.notify_all()
-
-
-@lru_cache
-def process_decode_budget(capacity_bytes: int) -> DecodeBudget:
-    return DecodeBudget(capacity_bytes)
+class IncompleteHeader(Exception):
+    """The first bytes of the file end before its header does: read the whole file."""
 
 
 def sniff_content_type(head: bytes) -> str | None:
@@ -135,6 +71,9 @@ def decode_cost_bytes(image: Image.Image) -> int:
     return width * height * _BYTES_PER_PIXEL * _DECODER_COPIES.get(image.format or "", 2)
 
 
+_DECODER_ERRORS = (OSError, SyntaxError, ValueError, EOFError)
+
+
 @contextmanager
 def _decoding(content_type: str, max_pixels: int) -> Iterator[None]:
     """Map every decoder failure to InvalidImage with a message fit for the client."""
@@ -142,11 +81,11 @@ def _decoding(content_type: str, max_pixels: int) -> Iterator[None]:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             yield
-    except (InvalidImage, DecoderBusy):
+    except (InvalidImage, IncompleteHeader):
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise InvalidImage(f"the image exceeds the pixel limit of {max_pixels}") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as error:
+    except _DECODER_ERRORS as error:
         # Decoder messages can name internal objects (`<_io.BytesIO object at 0x…>`): say only what failed.
         raise InvalidImage(f"the {content_type} image cannot be decoded ({type(error).__name__})") from None
 
@@ -168,21 +107,22 @@ def _open(data: bytes, declared_type: str, max_pixels: int) -> Image.Image:
     return image
 
 
-def verify_image(
-    data: bytes, declared_type: str, max_pixels: int, budget: DecodeBudget, wait_seconds: float
+def check_image_header(
+    data: bytes, declared_type: str, max_pixels: int, max_decode_bytes: int, complete: bool
 ) -> None:
-    """Decode fully under the memory budget (a truncated or forged file fails here) and discard the pixels.
-
-    Raises InvalidImage or DecoderBusy.
-    """
+    """Magic bytes, pixel count and decode memory from the header of `data`, the whole file (`complete`) or
+    its first bytes; no pixel is decoded. Raises InvalidImage, or IncompleteHeader when `data` is only the
+    start of the file and ends before its header does."""
     with _decoding(declared_type, max_pixels):
-        image = _open(data, declared_type, max_pixels)
-        cost = decode_cost_bytes(image)
-        with budget.reserve(cost, wait_seconds):
-            try:
-                budget.run(image.load, cost)
-            finally:
-                image.close()
+        try:
+            image = _open(data, declared_type, max_pixels)
+        except _DECODER_ERRORS:
+            if complete:
+                raise
+            raise IncompleteHeader(declared_type) from None
+        with image:
+            if decode_cost_bytes(image) > max_decode_bytes:
+                raise InvalidImage("the image is too large to verify; send a smaller photo")
 
 
 def decode_image(data: bytes, declared_type: str, max_pixels: int) -> Image.Image:

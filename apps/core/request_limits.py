@@ -85,6 +85,9 @@ class RequestLimitsMiddleware:
             await self.app(scope, receive, send)
             return
         headers = {name.lower(): value for name, value in scope["headers"]}
+        if b"content-length" not in headers and b"transfer-encoding" not in headers:
+            await self.app(scope, receive, send)  # HTTP/1.1: no body to bound or check (most GETs)
+            return
         try:
             body = await self._read_body(headers, receive)
             if body and _is_json(headers.get(b"content-type", b"").decode("latin-1")):

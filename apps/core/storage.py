@@ -27,8 +27,23 @@ class StoredObject:
     content_type: str
 
 
+@dataclass(frozen=True)
+class ObjectStart:
+    size: int  # of the whole object
+    content_type: str
+    data: bytes  # its first bytes; all of them when `complete`
+
+    @property
+    def complete(self) -> bool:
+        return len(self.data) == self.size
+
+
 class ObjectMissing(Exception):
     """The object was never uploaded (or has been removed)."""
+
+
+class ObjectEmpty(Exception):
+    """The object exists and has no bytes."""
 
 
 def make_s3_client(settings: Settings) -> Any:
@@ -84,6 +99,23 @@ def head_object(client: Any, bucket: str, key: str) -> StoredObject:
     with _missing_object_as_error(key):
         response = client.head_object(Bucket=bucket, Key=key)
     return StoredObject(size=int(response["ContentLength"]), content_type=response.get("ContentType", ""))
+
+
+def read_object_start(client: Any, bucket: str, key: str, nbytes: int) -> ObjectStart:
+    """One ranged GET: the object's size and type, and its first `nbytes` bytes (instead of a HEAD, then a
+    GET of the whole object)."""
+    with _missing_object_as_error(key):
+        try:
+            response = client.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{nbytes - 1}")
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "InvalidRange":  # no byte 0: empty
+                raise ObjectEmpty(key) from error
+            raise
+        data: bytes = response["Body"].read()
+    # `Content-Range: bytes 0-{last}/{size}`; a server that ignores the range sends the whole object.
+    content_range = response.get("ContentRange")
+    size = int(content_range.rsplit("/", 1)[1]) if content_range else len(data)
+    return ObjectStart(size=size, content_type=response.get("ContentType", ""), data=data)
 
 
 def read_object(client: Any, bucket: str, key: str) -> bytes:

@@ -1,8 +1,10 @@
 """Finished analyses never change: serve repeated reads (polling, history) from Redis.
 
 Only final jobs (succeeded or failed; a dead one may still be re-driven) are cached, keyed by job and bound
-to their owner. Any Redis failure is a miss: the database answers and the request never fails because of
-the cache.
+to their owner. An entry is the owner's id followed by the response body exactly as the API sends it, so a
+hit is returned without parsing. A poll reads its entry in the same Redis round trip as the token's
+revocation check (`apps.core.dependencies.authenticate`); a failed write is only a warning: the database
+answers the next read.
 """
 
 from __future__ import annotations
@@ -11,61 +13,50 @@ import logging
 import uuid
 
 import redis
-from pydantic import BaseModel, ValidationError
 
 from apps.core.cache import RedisCircuitOpen
 from apps.core.observability.metrics import CACHE_REQUESTS
 from apps.waste.models import JobStatus
-from apps.waste.schemas import AnalysisRead
 
 logger = logging.getLogger(__name__)
 
 FINISHED_JOB_TTL_SECONDS = 3600
 CACHE_NAME = "finished_job"
+_OWNER_BYTES = len(str(uuid.UUID(int=0)).encode())
 
 
-class _CachedJob(BaseModel):
-    user_id: uuid.UUID
-    job: AnalysisRead
-
-
-def _key(job_id: uuid.UUID) -> str:
+def finished_job_key(job_id: uuid.UUID) -> str:
     return f"eco2:analysis:{job_id}"
+
+
+def cached_body(entry: bytes | None, user_id: uuid.UUID) -> bytes | None:
+    """The cached response body when `entry` (the value read at `finished_job_key`) belongs to the user."""
+    if entry is None:
+        CACHE_REQUESTS.labels(CACHE_NAME, "miss").inc()
+        return None
+    owner, body = entry[:_OWNER_BYTES], entry[_OWNER_BYTES:]
+    if not body.startswith(b"{"):
+        logger.warning("discarding an unreadable finished-job cache entry")
+        CACHE_REQUESTS.labels(CACHE_NAME, "error").inc()
+        return None
+    hit = owner == str(user_id).encode()
+    CACHE_REQUESTS.labels(CACHE_NAME, "hit" if hit else "miss").inc()
+    return body if hit else None
 
 
 class FinishedJobCache:
     def __init__(self, client: redis.Redis) -> None:
         self._client = client
 
-    def get(self, job_id: uuid.UUID, user_id: uuid.UUID) -> AnalysisRead | None:
-        try:
-            raw = self._client.get(_key(job_id))
-        except RedisCircuitOpen:
-            return None
-        except redis.RedisError as error:
-            logger.warning("analysis cache unavailable, reading the database: %s", error)
-            CACHE_REQUESTS.labels(CACHE_NAME, "error").inc()
-            return None
-        if raw is None:
-            CACHE_REQUESTS.labels(CACHE_NAME, "miss").inc()
-            return None
-        try:
-            cached = _CachedJob.model_validate_json(raw)  # type: ignore[arg-type]
-        except ValidationError:
-            logger.warning("discarding an unreadable cache entry for job %s", job_id)
-            CACHE_REQUESTS.labels(CACHE_NAME, "error").inc()
-            return None
-        hit = cached.user_id == user_id
-        CACHE_REQUESTS.labels(CACHE_NAME, "hit" if hit else "miss").inc()
-        return cached.job if hit else None
-
-    def put(self, job: AnalysisRead, user_id: uuid.UUID) -> None:
-        if not JobStatus(job.status).final:
+    def put(self, job_id: uuid.UUID, status: JobStatus, user_id: uuid.UUID, body: bytes) -> None:
+        """Keep the response body of a final job for its owner; other jobs are not cached."""
+        if not status.final:
             return
-        entry = _CachedJob(user_id=user_id, job=job).model_dump_json()
         try:
-            self._client.set(_key(job.job_id), entry, ex=FINISHED_JOB_TTL_SECONDS)
+            self._client.set(
+                finished_job_key(job_id), str(user_id).encode() + body, ex=FINISHED_JOB_TTL_SECONDS
+            )
         except RedisCircuitOpen:
             return
         except redis.RedisError as error:
-            logger.warning("could not cache job %s: %s", job.job_id, error)
+            logger.warning("could not cache job %s: %s", job_id, error)

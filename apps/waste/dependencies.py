@@ -1,17 +1,29 @@
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
 from typing import Annotated, Any
 
+import redis
 from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials
 
+from apps.core.access_tokens import Principal
 from apps.core.cache import get_redis
-from apps.core.dependencies import SettingsDep
+from apps.core.dependencies import SettingsDep, authenticate
 from apps.core.request_rate import limit_request
+from apps.core.settings import Settings, get_settings
 from apps.core.storage import get_s3_client
 from apps.users.dependencies import CurrentUser
-from apps.waste.cache import FinishedJobCache
+from apps.waste.cache import FinishedJobCache, cached_body, finished_job_key
 
-S3Dep = Annotated[Any, Depends(get_s3_client)]
+
+async def get_request_s3_client() -> Any:
+    """The process's S3 client (an `async` dependency: no thread hop for a cached object)."""
+    return get_s3_client()
+
+
+S3Dep = Annotated[Any, Depends(get_request_s3_client)]
 IdempotencyKey = Annotated[
     str | None,
     Header(alias="Idempotency-Key", min_length=1, max_length=200, description="repeat-safe submission key"),
@@ -23,6 +35,37 @@ async def get_finished_job_cache() -> FinishedJobCache:
 
 
 FinishedJobCacheDep = Annotated[FinishedJobCache, Depends(get_finished_job_cache)]
+
+
+@dataclass(frozen=True)
+class Poll:
+    user: Principal
+    cached_body: bytes | None  # the finished job's response, when Redis holds it for this user
+
+
+@dataclass(frozen=True)
+class PollReader:
+    """What a poll needs, resolved without a thread hop (an `async` dependency, unlike `SettingsDep` and
+    `RedisDep`); `read` then runs in the endpoint's own thread, so a poll takes one hop in all."""
+
+    settings: Settings
+    redis: redis.Redis
+
+    def read(
+        self, request: Request, credentials: HTTPAuthorizationCredentials | None, job_id: uuid.UUID
+    ) -> Poll:
+        """The caller of a poll, and the job's cached answer read in the same Redis round trip."""
+        user, (entry,) = authenticate(
+            request, self.settings, self.redis, credentials, [finished_job_key(job_id)]
+        )
+        return Poll(user=user, cached_body=cached_body(entry, user.id))
+
+
+async def get_poll_reader() -> PollReader:
+    return PollReader(settings=get_settings(), redis=get_redis())
+
+
+PollReaderDep = Annotated[PollReader, Depends(get_poll_reader)]
 
 
 def limit_uploads(request: Request, user: CurrentUser, settings: SettingsDep) -> None:

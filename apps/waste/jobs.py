@@ -12,16 +12,22 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
+from pydantic_core import to_json
 from sqlalchemy import CursorResult, or_, update
 from sqlmodel import Session, col, select
 
+from apps.core.db import autocommit
 from apps.core.time import utcnow
+from apps.waste import exceptions as errors
 from apps.waste.models import AnalysisJob, JobEvent, JobStatus
 
 CLAIMABLE = (JobStatus.QUEUED, JobStatus.RUNNING)
+_JOBS = AnalysisJob.__table__  # type: ignore[attr-defined]
 
 
 def _compare_and_set(
@@ -141,3 +147,32 @@ def dead_jobs(session: Session) -> list[AnalysisJob]:
 def events(session: Session, job_id: uuid.UUID) -> list[JobEvent]:
     statement = select(JobEvent).where(col(JobEvent.job_id) == job_id).order_by(col(JobEvent.id))
     return list(session.exec(statement))
+
+
+_READ_JOB = sa.select(
+    _JOBS.c.user_id, _JOBS.c.status, _JOBS.c.created_at, _JOBS.c.finished_at, _JOBS.c.result, _JOBS.c.error
+).where(_JOBS.c.id == sa.bindparam("job_id"))
+
+
+@dataclass(frozen=True)
+class JobResponse:
+    status: JobStatus
+    body: bytes  # the AnalysisRead document, as JSON
+
+
+def read_job(engine: sa.Engine, user_id: uuid.UUID, job_id: uuid.UUID) -> JobResponse:
+    """A poll's read: one Core SELECT by primary key, serialised once. The stored result is the worker's
+    `AnalysisResult.model_dump(mode="json")`, so it is sent as it is instead of being validated again."""
+    with autocommit(engine) as connection:
+        row = connection.execute(_READ_JOB, {"job_id": job_id}).first()
+    if row is None or row.user_id != user_id:
+        raise errors.JobNotFound("no such analysis job")
+    document = {
+        "job_id": job_id,
+        "status": row.status,
+        "created_at": row.created_at,
+        "finished_at": row.finished_at,
+        "result": row.result,
+        "error": row.error,
+    }
+    return JobResponse(status=JobStatus(row.status), body=to_json(document))

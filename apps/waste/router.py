@@ -4,33 +4,33 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response, status
-from sqlmodel import Session
+from pydantic_core import to_json
 from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
-from apps.core.db import SessionDep, get_engine
-from apps.core.dependencies import SettingsDep
+from apps.core.db import EngineDep
+from apps.core.dependencies import BearerCredentials, SettingsDep
 from apps.core.errors import error_responses
 from apps.core.observability.logging import bind_job
 from apps.users.dependencies import CurrentUser
-from apps.waste import metrics, service
+from apps.waste import jobs, metrics, service
 from apps.waste.dependencies import (
     FinishedJobCacheDep,
     IdempotencyKey,
+    PollReaderDep,
     S3Dep,
     limit_analyses,
     limit_uploads,
 )
 from apps.waste.exceptions import ScanError
 from apps.waste.feedback.router import router as feedback_router
-from apps.waste.models import AnalysisJob, JobStatus
 from apps.waste.schemas import (
     AnalysisAccepted,
     AnalysisCreate,
     AnalysisRead,
-    AnalysisResult,
     UploadCreate,
     UploadCreated,
 )
@@ -42,6 +42,13 @@ STREAM_POLL_SECONDS = 0.25
 STREAM_TIMEOUT_SECONDS = 120.0
 
 
+def _json(body: bytes | dict[str, Any], status_code: int = status.HTTP_200_OK, **headers: str) -> Response:
+    """A JSON response built once (bytes as they are, a dict serialised by pydantic-core): FastAPI does not
+    validate a returned Response against the documented model again."""
+    content = body if isinstance(body, bytes) else to_json(body)
+    return Response(content=content, status_code=status_code, headers=headers, media_type="application/json")
+
+
 @router.post(
     "/uploads",
     response_model=UploadCreated,
@@ -50,18 +57,19 @@ STREAM_TIMEOUT_SECONDS = 120.0
     responses=error_responses(413, 429),
 )
 def create_upload(
-    body: UploadCreate, user: CurrentUser, session: SessionDep, s3: S3Dep, settings: SettingsDep
-) -> UploadCreated:
+    body: UploadCreate, user: CurrentUser, engine: EngineDep, s3: S3Dep, settings: SettingsDep
+) -> Response:
     """Reserve a server-chosen key and return a presigned POST (size and content type bound, short TTL)."""
-    new = service.create_upload(session, s3, settings, user.id, body.content_type, body.size_bytes)
-    return UploadCreated(
-        upload_id=new.upload.id,
-        object_key=new.upload.object_key,
-        upload_url=new.presigned.url,
-        upload_fields=new.presigned.fields,
-        max_bytes=new.upload.max_bytes,
-        expires_at=new.upload.expires_at,
-    )
+    new = service.create_upload(engine, s3, settings, user.id, body.content_type, body.size_bytes)
+    created = {
+        "upload_id": new.upload_id,
+        "object_key": new.object_key,
+        "upload_url": new.presigned.url,
+        "upload_fields": new.presigned.fields,
+        "max_bytes": new.max_bytes,
+        "expires_at": new.expires_at,
+    }
+    return _json(created, status.HTTP_201_CREATED)
 
 
 def _poll_url(request: Request, job_id: uuid.UUID) -> str:
@@ -78,78 +86,64 @@ def _poll_url(request: Request, job_id: uuid.UUID) -> str:
 def create_analysis(
     body: AnalysisCreate,
     request: Request,
-    response: Response,
     user: CurrentUser,
-    session: SessionDep,
+    engine: EngineDep,
     s3: S3Dep,
     settings: SettingsDep,
     idempotency_key: IdempotencyKey = None,
-) -> AnalysisAccepted:
+) -> Response:
     """Verify the uploaded photo, record the job, then publish it. Repeats with the same Idempotency-Key
     return the same job."""
     try:
-        submission = service.submit_analysis(session, s3, settings, user.id, body, idempotency_key)
+        submission = service.submit_analysis(engine, s3, settings, user.id, body, idempotency_key)
     except ScanError as error:
         metrics.SUBMISSIONS_REJECTED.labels(metrics.rejection_reason(error)).inc()
         raise
-    bind_job(submission.job.id)
+    bind_job(submission.job_id)
     if submission.created:
-        service.publish(session, submission.job)
-    poll_url = _poll_url(request, submission.job.id)
-    response.headers["Location"] = poll_url
-    return AnalysisAccepted(job_id=submission.job.id, status=submission.job.status, poll_url=poll_url)
-
-
-def _read(job: AnalysisJob) -> AnalysisRead:
-    return AnalysisRead(
-        job_id=job.id,
-        status=job.status,
-        created_at=job.created_at,
-        finished_at=job.finished_at,
-        result=AnalysisResult.model_validate(job.result) if job.result is not None else None,
-        error=job.error,
-    )
+        service.publish_submitted(engine, submission)
+    poll_url = _poll_url(request, submission.job_id)
+    accepted = {"job_id": submission.job_id, "status": submission.status, "poll_url": poll_url}
+    return _json(accepted, status.HTTP_202_ACCEPTED, Location=poll_url)
 
 
 @router.get(
     "/analyses/{job_id}", response_model=AnalysisRead, name="read_analysis", responses=error_responses(404)
 )
 def read_analysis(
-    job_id: uuid.UUID, user: CurrentUser, session: SessionDep, cache: FinishedJobCacheDep
-) -> AnalysisRead:
-    """A poll: the token and one primary-key read (or the cache, once the job is final)."""
-    cached = cache.get(job_id, user.id)
-    if cached is not None:
-        return cached
-    job = _read(service.get_job(session, user.id, job_id))
-    cache.put(job, user.id)
-    return job
+    job_id: uuid.UUID,
+    request: Request,
+    credentials: BearerCredentials,
+    reader: PollReaderDep,
+    engine: EngineDep,
+    cache: FinishedJobCacheDep,
+) -> Response:
+    """A poll: one Redis round trip (the token's revocation and the finished-job cache), then, unless the
+    job was cached, one primary-key read."""
+    poll = reader.read(request, credentials, job_id)
+    if poll.cached_body is not None:
+        return _json(poll.cached_body)
+    job = jobs.read_job(engine, poll.user.id, job_id)
+    cache.put(job_id, job.status, poll.user.id, job.body)
+    return _json(job.body)
 
 
 @router.get("/analyses/{job_id}/events", name="stream_analysis", responses=error_responses(404))
-async def stream_analysis(job_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> EventSourceResponse:
+async def stream_analysis(job_id: uuid.UUID, user: CurrentUser, engine: EngineDep) -> EventSourceResponse:
     """Server-sent events: one `status` event per state change, the last one carrying the result."""
-    service.get_job(session, user.id, job_id)  # 404 before the stream starts
-    session.close()
+    first = await run_in_threadpool(jobs.read_job, engine, user.id, job_id)  # 404 before the stream starts
 
     async def events() -> AsyncIterator[dict[str, str]]:
-        last: str | None = None
+        job, last = first, None
         deadline = time.monotonic() + STREAM_TIMEOUT_SECONDS
         while time.monotonic() < deadline:
-            job = await run_in_threadpool(_load_job, job_id)
             if job.status != last:
                 last = job.status
-                yield {"event": "status", "data": _read(job).model_dump_json()}
-            if JobStatus(job.status).terminal:
+                yield {"event": "status", "data": job.body.decode()}
+            if job.status.terminal:
                 return
             await asyncio.sleep(STREAM_POLL_SECONDS)
+            job = await run_in_threadpool(jobs.read_job, engine, user.id, job_id)
         yield {"event": "timeout", "data": "{}"}
 
     return EventSourceResponse(events())
-
-
-def _load_job(job_id: uuid.UUID) -> AnalysisJob:
-    with Session(get_engine(), expire_on_commit=False) as session:
-        job = session.get(AnalysisJob, job_id)
-        assert job is not None
-        return job

@@ -5,33 +5,35 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from kombu.exceptions import OperationalError
-from sqlalchemy import delete, func, update
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from apps.core.errors import ServiceUnavailable
+from apps.core.db import autocommit
 from apps.core.images import (
     EXTENSION_BY_CONTENT_TYPE,
-    DecoderBusy,
+    HEADER_BYTES,
+    IncompleteHeader,
     InvalidImage,
-    process_decode_budget,
-    verify_image,
+    check_image_header,
 )
 from apps.core.queue import publish_task
 from apps.core.queue_table import ANALYSIS_TASK_BY_QUEUE, QueueName
 from apps.core.settings import Settings
 from apps.core.storage import (
+    ObjectEmpty,
     ObjectMissing,
     PresignedUpload,
     delete_all_objects,
     delete_objects,
-    head_object,
     presign_upload,
     read_object,
+    read_object_start,
 )
 from apps.core.time import utcnow
 from apps.waste import exceptions as errors
@@ -47,23 +49,45 @@ logger = logging.getLogger(__name__)
 # How long after its URL expires an upload may still be submitted for analysis.
 UPLOAD_CLAIM_WINDOW = timedelta(minutes=15)
 EXPIRED_UPLOADS_BATCH = 500
-DECODER_BUSY_RETRY_AFTER_SECONDS = 2
 
 
 @dataclass(frozen=True)
 class NewUpload:
-    upload: Upload
+    upload_id: uuid.UUID
+    object_key: str
+    max_bytes: int
+    expires_at: datetime
     presigned: PresignedUpload
 
 
 @dataclass(frozen=True)
 class Submission:
-    job: AnalysisJob
+    job_id: uuid.UUID
+    status: JobStatus
+    queue: QueueName
     created: bool
 
 
+# One statement: count the user's reserved, unused, unexpired uploads and reserve one more only below the
+# cap (concurrent reservations may overshoot by the few in flight; the rate limit bounds those).
+_RESERVE = sa.text(
+    """
+    WITH pending AS (
+        SELECT count(*) AS reserved, min(expires_at) AS first_expiry FROM uploads
+        WHERE user_id = :user_id AND status = :pending AND expires_at > :now
+    ), reservation AS (
+        INSERT INTO uploads (id, user_id, object_key, content_type, max_bytes, status, created_at, expires_at)
+        SELECT :id, :user_id, :object_key, :content_type, :max_bytes, :pending, :now, :expires_at
+        FROM pending WHERE reserved < :pending_max
+        RETURNING id
+    )
+    SELECT reserved, first_expiry, EXISTS (SELECT 1 FROM reservation) AS made FROM pending
+    """
+)
+
+
 def create_upload(
-    session: Session,
+    engine: sa.Engine,
     s3: Any,
     settings: Settings,
     user_id: uuid.UUID,
@@ -74,47 +98,41 @@ def create_upload(
         raise errors.UploadTooLarge(
             f"the photo is {size_bytes} bytes; the limit is {settings.upload_max_bytes}"
         )
-    _check_pending_uploads(session, settings, user_id)
-    upload_id = uuid.uuid4()
+    upload_id, now = uuid.uuid4(), utcnow()
     key = f"scans/{user_id}/{upload_id}.{EXTENSION_BY_CONTENT_TYPE[content_type]}"
     presigned = presign_upload(
         s3, settings.s3_bucket, key, content_type, settings.upload_max_bytes, settings.upload_url_ttl_seconds
     )
-    upload = Upload(
-        id=upload_id,
-        user_id=user_id,
-        object_key=key,
-        content_type=content_type,
-        max_bytes=settings.upload_max_bytes,
-        expires_at=utcnow() + timedelta(seconds=settings.upload_url_ttl_seconds) + UPLOAD_CLAIM_WINDOW,
-    )
-    session.add(upload)
-    try:
-        session.commit()
-    except IntegrityError:  # the token's user no longer exists (uploads.user_id references users)
-        session.rollback()
-        raise errors.UnknownCaller("unknown user") from None
-    metrics.UPLOADS_RESERVED.inc()
-    return NewUpload(upload=upload, presigned=presigned)
-
-
-def _check_pending_uploads(session: Session, settings: Settings, user_id: uuid.UUID) -> None:
-    """At most `pending_uploads_max` reserved, unused, unexpired uploads per user (concurrent reservations
-    may overshoot by the few in flight; the rate limit bounds those)."""
-    now = utcnow()
-    pending, first_expiry = session.execute(
-        select(func.count(), func.min(col(Upload.expires_at))).where(
-            col(Upload.user_id) == user_id,
-            col(Upload.status) == UploadStatus.PENDING.value,
-            col(Upload.expires_at) > now,
-        )
-    ).one()
-    if pending >= settings.pending_uploads_max:
-        session.rollback()
+    expires_at = now + timedelta(seconds=settings.upload_url_ttl_seconds) + UPLOAD_CLAIM_WINDOW
+    values = {
+        "id": upload_id,
+        "user_id": user_id,
+        "object_key": key,
+        "content_type": content_type,
+        "max_bytes": settings.upload_max_bytes,
+        "pending": UploadStatus.PENDING.value,
+        "now": now,
+        "expires_at": expires_at,
+        "pending_max": settings.pending_uploads_max,
+    }
+    with autocommit(engine) as connection:
+        try:
+            reserved, first_expiry, made = connection.execute(_RESERVE, values).one()
+        except IntegrityError:  # the token's user no longer exists (uploads.user_id references users)
+            raise errors.UnknownCaller("unknown user") from None
+    if not made:
         raise errors.TooManyPendingUploads(
-            f"{pending} uploads are reserved and unused; use one or wait until one expires",
+            f"{reserved} uploads are reserved and unused; use one or wait until one expires",
             retry_after_seconds=int((first_expiry - now).total_seconds()) + 1,
         )
+    metrics.UPLOADS_RESERVED.inc()
+    return NewUpload(
+        upload_id=upload_id,
+        object_key=key,
+        max_bytes=settings.upload_max_bytes,
+        expires_at=expires_at,
+        presigned=presigned,
+    )
 
 
 def delete_expired_uploads(session: Session, s3: Any, settings: Settings) -> int:
@@ -147,39 +165,94 @@ def delete_expired_uploads(session: Session, s3: Any, settings: Settings) -> int
     return len(done)
 
 
+_UPLOADS = Upload.__table__  # type: ignore[attr-defined]
+_JOBS = AnalysisJob.__table__  # type: ignore[attr-defined]
+_READ_UPLOAD = sa.select(
+    _UPLOADS.c.user_id,
+    _UPLOADS.c.object_key,
+    _UPLOADS.c.content_type,
+    _UPLOADS.c.max_bytes,
+    _UPLOADS.c.status,
+    _UPLOADS.c.expires_at,
+).where(_UPLOADS.c.id == sa.bindparam("upload_id"))
+_JOB_BY_IDEMPOTENCY_KEY = sa.select(_JOBS.c.id, _JOBS.c.upload_id, _JOBS.c.status, _JOBS.c.queue).where(
+    _JOBS.c.user_id == sa.bindparam("user_id"), _JOBS.c.idempotency_key == sa.bindparam("idempotency_key")
+)
+# One statement, so one round trip and atomic on its own: consume the upload if it is still pending, insert
+# the job only then, and its first event. `published_at` is set with it because the publish follows the
+# commit at once; a failed publish clears it (`publish_submitted`), and a process that dies in between leaves
+# a job the sweeper re-publishes once `published_at` is older than ECO2_QUEUED_JOB_TIMEOUT_SECONDS: as soon
+# as it would have taken a job never published (the sweeper also waits for `created_at` to be that old).
+_SUBMIT = sa.text(
+    """
+    WITH consumed AS (
+        UPDATE uploads SET status = :consumed, consumed_at = :now
+        WHERE id = :upload_id AND status = :pending
+        RETURNING id
+    ), job AS (
+        INSERT INTO analysis_jobs (id, user_id, upload_id, idempotency_key, hint, latitude, longitude, queue,
+                                   status, attempts, created_at, published_at)
+        SELECT :job_id, :user_id, id, :idempotency_key, :hint, :latitude, :longitude, :queue,
+               :queued, 0, :now, :now
+        FROM consumed
+        RETURNING id
+    )
+    INSERT INTO analysis_job_events (job_id, status, created_at) SELECT id, :queued, :now FROM job
+    """
+)
+_UNPUBLISHED = (
+    sa.update(_JOBS)
+    .where(_JOBS.c.id == sa.bindparam("job_id"), _JOBS.c.status == JobStatus.QUEUED.value)
+    .values(published_at=None)
+)
+
+
+@dataclass(frozen=True)
+class PendingUpload:
+    object_key: str
+    content_type: str
+    max_bytes: int
+
+
 def _existing_submission(
-    session: Session, user_id: uuid.UUID, idempotency_key: str, request: AnalysisCreate
+    connection: sa.Connection, user_id: uuid.UUID, idempotency_key: str, request: AnalysisCreate
 ) -> Submission | None:
-    job = session.exec(
-        select(AnalysisJob).where(
-            col(AnalysisJob.user_id) == user_id, col(AnalysisJob.idempotency_key) == idempotency_key
-        )
+    row = connection.execute(
+        _JOB_BY_IDEMPOTENCY_KEY, {"user_id": user_id, "idempotency_key": idempotency_key}
     ).first()
-    if job is None:
+    if row is None:
         return None
-    if job.upload_id != request.upload_id:
+    if row.upload_id != request.upload_id:
         raise errors.IdempotencyKeyReused("this Idempotency-Key was already used for a different upload")
-    return Submission(job=job, created=False)
+    return Submission(job_id=row.id, status=JobStatus(row.status), queue=QueueName(row.queue), created=False)
+
+
+def _pending_upload(engine: sa.Engine, user_id: uuid.UUID, upload_id: uuid.UUID) -> PendingUpload:
+    with autocommit(engine) as connection:
+        row = connection.execute(_READ_UPLOAD, {"upload_id": upload_id}).first()
+    if row is None or row.user_id != user_id:
+        raise errors.UploadNotFound("no such upload")
+    if row.status != UploadStatus.PENDING:
+        raise errors.UploadAlreadyUsed("this upload was already submitted for analysis")
+    if row.expires_at < utcnow():
+        raise errors.UploadExpired("this upload has expired; request a new upload URL")
+    return PendingUpload(object_key=row.object_key, content_type=row.content_type, max_bytes=row.max_bytes)
 
 
 def verify_upload(
-    session: Session, s3: Any, settings: Settings, user_id: uuid.UUID, upload_id: uuid.UUID
-) -> Upload:
-    """The caller's own, unused, unexpired upload whose stored object is a real image within the limits."""
-    upload = session.get(Upload, upload_id)
-    if upload is None or upload.user_id != user_id:
-        raise errors.UploadNotFound("no such upload")
-    if upload.status != UploadStatus.PENDING:
-        raise errors.UploadAlreadyUsed("this upload was already submitted for analysis")
-    if upload.expires_at < utcnow():
-        raise errors.UploadExpired("this upload has expired; request a new upload URL")
-    # Storage reads and decoding take a while: hold no database connection meanwhile. The write that follows
-    # re-checks the upload's state with a compare-and-set.
-    session.commit()
+    engine: sa.Engine, s3: Any, settings: Settings, user_id: uuid.UUID, upload_id: uuid.UUID
+) -> PendingUpload:
+    """The caller's own, unused, unexpired upload whose stored object is within the limits and starts with
+    a header of the declared type under the pixel and decode-memory limits. No database connection is held
+    during the storage read; the write that follows re-checks the upload's state with a compare-and-set.
+    Decoding the pixels is the worker's part."""
+    upload = _pending_upload(engine, user_id, upload_id)
     try:
-        stored = head_object(s3, settings.s3_bucket, upload.object_key)
+        stored = read_object_start(s3, settings.s3_bucket, upload.object_key, HEADER_BYTES)
     except ObjectMissing as error:
         raise errors.UploadNotReceived("the photo has not been uploaded yet") from error
+    except ObjectEmpty as error:
+        raise errors.UploadRejected("the stored photo is empty") from error
     metrics.UPLOADS_RECEIVED.inc()
     if stored.size > upload.max_bytes:
         raise errors.UploadTooLarge(
@@ -189,16 +262,17 @@ def verify_upload(
         raise errors.UploadRejected(
             f"the stored photo has content type {stored.content_type!r}, not {upload.content_type!r}"
         )
-    data = read_object(s3, settings.s3_bucket, upload.object_key)
-    budget = process_decode_budget(settings.image_decode_memory_bytes)
+    limits = (settings.image_max_pixels, settings.image_decode_memory_bytes)
     try:
-        verify_image(
-            data, upload.content_type, settings.image_max_pixels, budget, settings.image_decode_wait_seconds
-        )
+        try:
+            check_image_header(stored.data, upload.content_type, *limits, complete=stored.complete)
+        except IncompleteHeader:
+            data = read_object(s3, settings.s3_bucket, upload.object_key)
+            check_image_header(data, upload.content_type, *limits, complete=True)
     except InvalidImage as error:
         raise errors.UploadRejected(str(error)) from error
-    except DecoderBusy as error:
-        raise ServiceUnavailable(str(error), DECODER_BUSY_RETRY_AFTER_SECONDS) from error
+    except ObjectMissing as error:
+        raise errors.UploadNotReceived("the photo has not been uploaded yet") from error
     return upload
 
 
@@ -210,69 +284,85 @@ def analysis_queue(settings: Settings) -> QueueName:
 
 
 def submit_analysis(
-    session: Session,
+    engine: sa.Engine,
     s3: Any,
     settings: Settings,
     user_id: uuid.UUID,
     request: AnalysisCreate,
     idempotency_key: str | None,
 ) -> Submission:
-    """Verify the upload, then insert the job and consume the upload in one transaction. Does not publish."""
+    """Verify the upload, then insert the job and consume the upload in one statement. Does not publish."""
     if idempotency_key is not None:
-        existing = _existing_submission(session, user_id, idempotency_key, request)
+        with autocommit(engine) as connection:
+            existing = _existing_submission(connection, user_id, idempotency_key, request)
         if existing is not None:
             return existing
-    upload = verify_upload(session, s3, settings, user_id, request.upload_id)
-    job = AnalysisJob(
-        user_id=user_id,
-        upload_id=upload.id,
-        idempotency_key=idempotency_key,
-        hint=request.hint.strip() if request.hint and request.hint.strip() else None,
-        latitude=request.latitude,
-        longitude=request.longitude,
-        queue=analysis_queue(settings).value,
-    )
-    consumed = session.execute(
-        update(Upload)
-        .where(col(Upload.id) == upload.id, col(Upload.status) == UploadStatus.PENDING.value)
-        .values(status=UploadStatus.CONSUMED.value, consumed_at=utcnow())
-    )
-    if consumed.rowcount != 1:  # type: ignore[attr-defined]
-        session.rollback()
-        raise errors.UploadAlreadyUsed("this upload was already submitted for analysis")
-    session.add(job)
-    session.add(JobEvent(job_id=job.id, status=JobStatus.QUEUED))
-    try:
-        session.commit()
-    except IntegrityError:
-        # A concurrent request with the same Idempotency-Key (or upload) won the race.
-        session.rollback()
-        if idempotency_key is not None:
-            existing = _existing_submission(session, user_id, idempotency_key, request)
+    verify_upload(engine, s3, settings, user_id, request.upload_id)
+    job_id, queue = uuid.uuid4(), analysis_queue(settings)
+    hint = request.hint.strip() if request.hint and request.hint.strip() else None
+    values = {
+        "job_id": job_id,
+        "user_id": user_id,
+        "upload_id": request.upload_id,
+        "idempotency_key": idempotency_key,
+        "hint": hint,
+        "latitude": request.latitude,
+        "longitude": request.longitude,
+        "queue": queue.value,
+        "now": utcnow(),
+        "pending": UploadStatus.PENDING.value,
+        "consumed": UploadStatus.CONSUMED.value,
+        "queued": JobStatus.QUEUED.value,
+    }
+    with autocommit(engine) as connection:
+        try:
+            inserted = connection.execute(_SUBMIT, values).rowcount
+        except IntegrityError:
+            # A concurrent request with the same Idempotency-Key (or upload) won the race.
+            existing = (
+                _existing_submission(connection, user_id, idempotency_key, request)
+                if idempotency_key is not None
+                else None
+            )
             if existing is not None:
                 return existing
-        raise errors.UploadAlreadyUsed("this upload was already submitted for analysis") from None
-    metrics.SCANS_SUBMITTED.labels(metrics.queue_label(job.queue)).inc()
-    return Submission(job=job, created=True)
+            raise errors.UploadAlreadyUsed("this upload was already submitted for analysis") from None
+    if inserted != 1:
+        raise errors.UploadAlreadyUsed("this upload was already submitted for analysis")
+    metrics.SCANS_SUBMITTED.labels(metrics.queue_label(queue.value)).inc()
+    return Submission(job_id=job_id, status=JobStatus.QUEUED, queue=queue, created=True)
 
 
-def publish(session: Session, job: AnalysisJob) -> bool:
-    """Publish a committed job. If the broker is unreachable the job stays queued and the sweeper retries."""
-    queue = metrics.queue_label(job.queue)
+def _enqueue(job_id: uuid.UUID, queue: QueueName) -> bool:
+    """Publish by task name (with publisher confirms) so the API never imports the worker's code. False when
+    the broker is unreachable: the job stays queued for the sweeper."""
+    label = metrics.queue_label(queue.value)
     try:
-        enqueue_analysis(job.id, QueueName(job.queue))
+        publish_task(ANALYSIS_TASK_BY_QUEUE[queue], [str(job_id)], queue)
     except OperationalError as error:
-        logger.warning("broker unavailable; job %s stays queued for the sweeper: %s", job.id, error)
-        metrics.PUBLISHES.labels(queue, "broker_unavailable").inc()
+        logger.warning("broker unavailable; job %s stays queued for the sweeper: %s", job_id, error)
+        metrics.PUBLISHES.labels(label, "broker_unavailable").inc()
         return False
-    metrics.PUBLISHES.labels(queue, "published").inc()
-    mark_published(session, job.id)
+    metrics.PUBLISHES.labels(label, "published").inc()
     return True
 
 
-def enqueue_analysis(job_id: uuid.UUID, queue: QueueName) -> None:
-    """Publish by task name (with publisher confirms) so the API never imports the worker's code."""
-    publish_task(ANALYSIS_TASK_BY_QUEUE[queue], [str(job_id)], queue)
+def publish_submitted(engine: sa.Engine, submission: Submission) -> bool:
+    """Publish a job `submit_analysis` committed (its `published_at` already set); a failed publish clears
+    `published_at`, so the job reads as never published."""
+    if _enqueue(submission.job_id, submission.queue):
+        return True
+    with autocommit(engine) as connection:
+        connection.execute(_UNPUBLISHED, {"job_id": submission.job_id})
+    return False
+
+
+def publish(session: Session, job: AnalysisJob) -> bool:
+    """Publish a committed job (the sweeper, re-drives) and record when."""
+    if not _enqueue(job.id, QueueName(job.queue)):
+        return False
+    mark_published(session, job.id)
+    return True
 
 
 def get_job(session: Session, user_id: uuid.UUID, job_id: uuid.UUID) -> AnalysisJob:

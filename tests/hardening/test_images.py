@@ -1,25 +1,31 @@
-"""Image verification: bombs and mismatches refused from the header, decodes bounded by a memory budget."""
+"""Image checks: bombs, mismatches and decodes too large for memory refused from the header, before any
+pixel is decoded; what the header cannot show (truncated or forged data) is refused by the worker's decode."""
 
 from __future__ import annotations
 
 import io
 import resource
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 from PIL import Image
 
-from apps.core.images import DecodeBudget, DecoderBusy, InvalidImage, decode_cost_bytes, verify_image
+from apps.core.images import (
+    HEADER_BYTES,
+    IncompleteHeader,
+    InvalidImage,
+    check_image_header,
+    decode_cost_bytes,
+    decode_image,
+)
 
 MB = 1024 * 1024
+MAX_PIXELS = 40_000_000
 
 
-def encoded(fmt: str, size: tuple[int, int]) -> bytes:
+def encoded(fmt: str, size: tuple[int, int], **options: object) -> bytes:
     buffer = io.BytesIO()
-    Image.new("RGB", size, (30, 160, 90)).save(buffer, format=fmt)
+    Image.new("RGB", size, (30, 160, 90)).save(buffer, format=fmt, **options)
     return buffer.getvalue()
 
 
@@ -29,36 +35,55 @@ def wide_webp() -> bytes:
     return encoded("WEBP", (16383, 2400))
 
 
-def test_a_wide_webp_over_the_budget_is_refused_without_decoding(wide_webp: bytes) -> None:
+def test_a_wide_webp_over_the_decode_memory_is_refused_without_decoding(wide_webp: bytes) -> None:
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.monotonic()
     with pytest.raises(InvalidImage, match="too large to verify"):
-        verify_image(wide_webp, "image/webp", 40_000_000, DecodeBudget(256 * MB), wait_seconds=1)
+        check_image_header(wide_webp, "image/webp", MAX_PIXELS, 256 * MB, complete=True)
     assert time.monotonic() - started < 1.0
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 50 * 1024  # KiB
 
 
 def test_a_decompression_bomb_is_refused_from_the_header(wide_webp: bytes) -> None:
     with pytest.raises(InvalidImage, match="more than the limit"):
-        verify_image(wide_webp, "image/webp", 1_000_000, DecodeBudget(256 * MB), wait_seconds=1)
+        check_image_header(wide_webp, "image/webp", 1_000_000, 256 * MB, complete=True)
 
 
-def test_a_mismatched_type_is_refused() -> None:
+def test_a_mismatched_type_is_refused_from_the_first_bytes() -> None:
     with pytest.raises(InvalidImage, match="not the declared image/png"):
-        verify_image(encoded("JPEG", (64, 64)), "image/png", 1_000_000, DecodeBudget(64 * MB), 1)
+        check_image_header(encoded("JPEG", (64, 64))[:32], "image/png", MAX_PIXELS, 64 * MB, complete=False)
 
 
-def test_a_truncated_image_is_refused_without_leaking_object_reprs() -> None:
-    data = encoded("PNG", (256, 256))
+def test_a_whole_file_whose_header_is_cut_short_is_refused_without_leaking_object_reprs() -> None:
+    data = encoded("JPEG", (320, 240))
     with pytest.raises(InvalidImage) as refused:
-        verify_image(data[: len(data) // 2], "image/png", 1_000_000, DecodeBudget(64 * MB), 1)
+        check_image_header(data[:200], "image/jpeg", MAX_PIXELS, 64 * MB, complete=True)
     assert "object at" not in str(refused.value) and "0x" not in str(refused.value)
 
 
 def test_a_garbage_body_after_valid_magic_bytes_is_refused_cleanly() -> None:
     with pytest.raises(InvalidImage) as refused:
-        verify_image(b"\x89PNG\r\n\x1a\n" + b"\x00" * 100, "image/png", 1_000_000, DecodeBudget(64 * MB), 1)
+        check_image_header(
+            b"\x89PNG\r\n\x1a\n" + b"\x00" * 100, "image/png", MAX_PIXELS, 64 * MB, complete=True
+        )
     assert "BytesIO" not in str(refused.value)
+
+
+def test_first_bytes_that_end_before_the_header_ask_for_the_whole_file() -> None:
+    with_large_exif = encoded("JPEG", (320, 240), exif=b"Exif\x00\x00" + b"\x00" * 65_000)
+    assert len(with_large_exif) > HEADER_BYTES
+    with pytest.raises(IncompleteHeader):
+        check_image_header(with_large_exif[:HEADER_BYTES], "image/jpeg", MAX_PIXELS, 64 * MB, complete=False)
+    check_image_header(with_large_exif, "image/jpeg", MAX_PIXELS, 64 * MB, complete=True)
+
+
+def test_a_truncated_file_with_an_intact_header_passes_the_check_and_fails_the_decode() -> None:
+    truncated = encoded("PNG", (256, 256))
+    truncated = truncated[: len(truncated) // 2]
+    check_image_header(truncated, "image/png", MAX_PIXELS, 64 * MB, complete=True)
+    with pytest.raises(InvalidImage, match="cannot be decoded") as refused:
+        decode_image(truncated, "image/png", MAX_PIXELS)
+    assert "object at" not in str(refused.value)
 
 
 def test_the_cost_estimate_follows_the_decoder() -> None:
@@ -66,45 +91,3 @@ def test_the_cost_estimate_follows_the_decoder() -> None:
     small_webp = Image.open(io.BytesIO(encoded("WEBP", (100, 100))))
     assert decode_cost_bytes(small_png) == 100 * 100 * 4
     assert decode_cost_bytes(small_webp) == 100 * 100 * 16
-
-
-def test_decodes_wait_for_their_share_then_give_up() -> None:
-    budget = DecodeBudget(10 * MB)
-    data = encoded("PNG", (1000, 1000))  # 4 MB to decode
-    with budget.reserve(8 * MB, timeout=1):
-        started = time.monotonic()
-        with pytest.raises(DecoderBusy):
-            verify_image(data, "image/png", 40_000_000, budget, wait_seconds=0.2)
-        assert 0.2 <= time.monotonic() - started < 1.0
-    verify_image(data, "image/png", 40_000_000, budget, wait_seconds=0.2)  # the share is free again
-
-
-class TrackingBudget(DecodeBudget):
-    peak = 0
-
-    @contextmanager
-    def reserve(self, nbytes: int, timeout: float) -> Iterator[None]:
-        with super().reserve(nbytes, timeout):
-            self.peak = max(self.peak, self._in_use)
-            yield
-
-
-def test_concurrent_decodes_never_exceed_the_budget() -> None:
-    budget = TrackingBudget(10 * MB)
-    data = encoded("PNG", (1000, 1000))  # 4 MB each: at most two at a time
-    errors: list[Exception] = []
-
-    def decode() -> None:
-        try:
-            verify_image(data, "image/png", 40_000_000, budget, wait_seconds=30)
-        except Exception as error:  # collected for the assertion below
-            errors.append(error)
-
-    threads = [threading.Thread(target=decode) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-    assert 0 < budget.peak <= 10 * MB
-    assert budget._in_use == 0 and budget._decodes == 0

@@ -8,9 +8,9 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 from pydantic import SecretStr
-from sqlmodel import Session
 
 from apps.core.db import get_engine
+from apps.core.queue_table import QueueName
 from apps.core.settings import get_settings
 from apps.core.storage import get_s3_client
 from apps.waste import service
@@ -54,13 +54,12 @@ def submit_external(api: httpx.Client, auth: dict[str, str]) -> str:
     upload_id = upload_photo(api, auth, SAMPLE_PHOTO.read_bytes())
     user_id = uuid.UUID(api.get("/api/v1/users/me", headers=auth).json()["id"])
     settings = get_settings().model_copy(update={"analyzer": "openai", "openai_api_key": SecretStr(API_KEY)})
-    with Session(get_engine(), expire_on_commit=False) as session:
-        submission = service.submit_analysis(
-            session, get_s3_client(), settings, user_id, AnalysisCreate(upload_id=upload_id), None
-        )
-        assert submission.job.queue == "external_api"
-        assert service.publish(session, submission.job)
-    return str(submission.job.id)
+    submission = service.submit_analysis(
+        get_engine(), get_s3_client(), settings, user_id, AnalysisCreate(upload_id=upload_id), None
+    )
+    assert submission.queue == QueueName.EXTERNAL_API
+    assert service.publish_submitted(get_engine(), submission)
+    return str(submission.job_id)
 
 
 def test_openai_server_error_is_retried_later_then_answers(

@@ -3,27 +3,21 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 
 import httpx
 import pytest
+from sqlalchemy import event
 from sqlmodel import Session
 
 from apps.core.cache import get_redis, make_redis
 from apps.core.db import get_engine
 from apps.waste import jobs
-from apps.waste.cache import FinishedJobCache
+from apps.waste.cache import FinishedJobCache, cached_body, finished_job_key
 from apps.waste.models import JobStatus
-from apps.waste.schemas import AnalysisRead
 from tests.support.provisioning import free_port
 from tests.waste.conftest import image_bytes, upload_photo
 
-
-def finished(job_id: uuid.UUID, status: JobStatus = JobStatus.FAILED) -> AnalysisRead:
-    now = datetime.now(UTC)
-    return AnalysisRead(
-        job_id=job_id, status=status, created_at=now, finished_at=now, error="the photo is gone"
-    )
+BODY = b'{"job_id": "x", "status": "failed"}'
 
 
 @pytest.fixture
@@ -31,32 +25,37 @@ def cache() -> FinishedJobCache:
     return FinishedJobCache(get_redis())
 
 
+def stored_entry(job_id: uuid.UUID) -> bytes | None:
+    entry: bytes | None = get_redis().get(finished_job_key(job_id))  # type: ignore[assignment]
+    return entry
+
+
 def test_a_finished_job_is_served_to_its_owner_only(cache: FinishedJobCache) -> None:
     owner, stranger, job_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-    stored = finished(job_id)
-    cache.put(stored, owner)
-    assert cache.get(job_id, owner) == stored
-    assert cache.get(job_id, stranger) is None
+    cache.put(job_id, JobStatus.FAILED, owner, BODY)
+    assert cached_body(stored_entry(job_id), owner) == BODY
+    assert cached_body(stored_entry(job_id), stranger) is None
 
 
 @pytest.mark.parametrize("status", [JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.DEAD])
 def test_jobs_that_may_still_change_are_not_cached(cache: FinishedJobCache, status: JobStatus) -> None:
     owner, job_id = uuid.uuid4(), uuid.uuid4()
-    cache.put(finished(job_id).model_copy(update={"status": status}), owner)
-    assert cache.get(job_id, owner) is None
+    cache.put(job_id, status, owner, BODY)
+    assert stored_entry(job_id) is None
 
 
-def test_an_unreadable_entry_is_a_miss(cache: FinishedJobCache) -> None:
-    job_id = uuid.uuid4()
-    get_redis().set(f"eco2:analysis:{job_id}", b"{not json", ex=60)
-    assert cache.get(job_id, uuid.uuid4()) is None
+@pytest.mark.parametrize(
+    "entry",
+    [b"{not json", b"", b'{"user_id": "6c1f0c4e-0000-0000-0000-000000000000", "job": {}}'],
+    ids=["garbage", "empty", "the previous format"],
+)
+def test_an_unreadable_entry_is_a_miss(entry: bytes) -> None:
+    assert cached_body(entry, uuid.uuid4()) is None
 
 
-def test_redis_down_is_a_miss_and_never_an_error() -> None:
+def test_redis_down_costs_a_cache_write_nothing_but_a_warning() -> None:
     unreachable = FinishedJobCache(make_redis(f"redis://127.0.0.1:{free_port()}/0"))
-    job_id = uuid.uuid4()
-    unreachable.put(finished(job_id), uuid.uuid4())
-    assert unreachable.get(job_id, uuid.uuid4()) is None
+    unreachable.put(uuid.uuid4(), JobStatus.FAILED, uuid.uuid4(), BODY)
 
 
 def test_reading_a_finished_job_through_the_api_fills_the_cache(
@@ -76,4 +75,15 @@ def test_reading_a_finished_job_through_the_api_fills_the_cache(
     first = api.get(f"/api/v1/waste/analyses/{job_id}", headers=auth).json()
     assert first["status"] == "failed"
     assert get_redis().get(key) is not None
-    assert api.get(f"/api/v1/waste/analyses/{job_id}", headers=auth).json() == first
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(get_engine(), "before_cursor_execute", count)
+    try:
+        again = api.get(f"/api/v1/waste/analyses/{job_id}", headers=auth)
+    finally:
+        event.remove(get_engine(), "before_cursor_execute", count)
+    assert again.json() == first and again.headers["content-type"] == "application/json"
+    assert statements == [], "a cached poll reads Redis only"

@@ -16,15 +16,17 @@ from sqlmodel import Session, col, create_engine
 
 from apps.core import request_rate
 from apps.core.cache import REDIS_FAILURES_TO_OPEN, get_redis, make_redis
-from apps.core.db import get_engine, get_session
+from apps.core.db import get_engine, get_request_engine, get_session
 from apps.core.queue import broker_breaker
 from apps.core.rate_limit import RequestLimiter
 from apps.core.settings import Settings, get_settings
 from apps.core.storage import get_s3_client
 from apps.core.time import utcnow
 from apps.main import create_gateway
+from apps.waste import service
 from apps.waste.cache import FinishedJobCache
 from apps.waste.models import AnalysisJob, JobStatus, Upload, UploadStatus
+from apps.waste.schemas import AnalysisCreate
 from apps.waste.tasks import cleanup_expired_uploads, sweep_stuck_jobs
 from tests.support import services
 from tests.support.identity import access_token_for, sign_in
@@ -119,18 +121,38 @@ def test_a_black_holed_broker_costs_an_analysis_under_a_second(
     assert sweep_stuck_jobs(older_than_seconds=0) >= 3
 
 
-def test_a_black_holed_redis_adds_little_to_a_read() -> None:
+def test_a_job_whose_api_died_before_publishing_is_published_by_the_sweeper(
+    api: httpx.Client, auth: dict[str, str]
+) -> None:
+    """`published_at` is written with the job; a process that dies before its publish leaves the job to the
+    sweeper, which re-publishes it once that moment is older than the queued-job timeout."""
+    upload_id = uuid.UUID(upload_photo(api, auth, image_bytes()))
+    user_id = uuid.UUID(api.get("/api/v1/users/me", headers=auth).json()["id"])
+    submission = service.submit_analysis(
+        get_engine(), get_s3_client(), get_settings(), user_id, AnalysisCreate(upload_id=upload_id), None
+    )  # committed, never published: the process "died" here
+    with Session(get_engine()) as session:
+        job = session.get(AnalysisJob, submission.job_id)
+        assert job is not None and job.published_at is not None
+        written = job.published_at
+    assert sweep_stuck_jobs(older_than_seconds=0) >= 1
+    with Session(get_engine()) as session:
+        job = session.get(AnalysisJob, submission.job_id)
+        assert job is not None and job.published_at is not None and job.published_at > written
+
+
+def test_a_black_holed_redis_adds_little_to_a_cache_write() -> None:
     proxy = TcpProxy(target_port=6379)
     proxy.start()
     cache = FinishedJobCache(make_redis(f"redis://127.0.0.1:{proxy.port}/15"))
     job_id, user_id = uuid.uuid4(), uuid.uuid4()
-    assert cache.get(job_id, user_id) is None  # connected, warm
+    cache.put(job_id, JobStatus.FAILED, user_id, b"{}")  # connected, warm
     proxy.black_hole()
     try:
         timings = []
         for _ in range(10):
             started = time.monotonic()
-            assert cache.get(job_id, user_id) is None
+            cache.put(job_id, JobStatus.FAILED, user_id, b"{}")
             timings.append(time.monotonic() - started)
         assert max(timings) < 0.3, timings  # one timeout at most
         assert sum(timings[REDIS_FAILURES_TO_OPEN:]) < 0.01, "once the circuit is open, Redis costs nothing"
@@ -150,6 +172,7 @@ def test_an_unreachable_database_is_a_503_with_retry_after(database: str) -> Non
 
     app = create_gateway()
     app.dependency_overrides[get_session] = unreachable_session
+    app.dependency_overrides[get_request_engine] = lambda: dead
     token = access_token_for(uuid.uuid4(), get_settings())
     auth = {"Authorization": f"Bearer {token}"}
     with TestClient(app) as client:

@@ -17,6 +17,7 @@ from PIL import Image
 from sqlmodel import Session, col, select
 
 from apps.core.db import get_engine
+from apps.core.images import HEADER_BYTES
 from apps.core.settings import get_settings
 from apps.waste.models import AnalysisJob, Upload, UploadStatus
 from tests.support.identity import sign_in
@@ -115,9 +116,9 @@ def test_upload_not_received_yet_is_a_conflict(api: httpx.Client, auth: dict[str
     [
         ("image/jpeg", b"%PDF-1.7 definitely not a photo" * 100, 422, "not a JPEG"),
         ("image/png", image_bytes("JPEG"), 422, "not the declared image/png"),
-        ("image/jpeg", image_bytes("JPEG")[:600], 422, "cannot be decoded"),
+        ("image/jpeg", image_bytes("JPEG")[:200], 422, "cannot be decoded"),
     ],
-    ids=["non-image", "type-mismatch", "truncated"],
+    ids=["non-image", "type-mismatch", "header-cut-short"],
 )
 def test_bad_objects_are_rejected_and_nothing_is_marked_valid(
     api: httpx.Client,
@@ -156,6 +157,33 @@ def test_decompression_bomb_is_rejected_before_decoding(api: httpx.Client, auth:
     response = analyses(api, auth, upload_id)
     assert response.status_code == 422 and "pixel" in response.json()["detail"]
     assert upload_state(upload_id) == (UploadStatus.PENDING, 0)
+
+
+def jpeg_with_exif_of(size: tuple[int, int], exif_bytes: int) -> bytes:
+    """A JPEG whose header comes after an EXIF block, beyond the first bytes the API reads at first."""
+    buffer = io.BytesIO()
+    Image.new("L", size).save(buffer, format="JPEG", exif=b"Exif\x00\x00" + b"\x00" * exif_bytes)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(("size", "status"), [((320, 240), 202), ((8000, 6000), 422)], ids=["photo", "bomb"])
+def test_a_header_beyond_the_first_bytes_is_read_from_the_whole_file(
+    api: httpx.Client, auth: dict[str, str], size: tuple[int, int], status: int
+) -> None:
+    data = jpeg_with_exif_of(size, 65_000)
+    assert len(data) > HEADER_BYTES
+    response = analyses(api, auth, upload_photo(api, auth, data))
+    assert response.status_code == status, response.text
+
+
+def test_an_empty_object_is_rejected(api: httpx.Client, auth: dict[str, str], s3: Any) -> None:
+    created = api.post("/api/v1/waste/uploads", json={"content_type": "image/jpeg"}, headers=auth).json()
+    s3.put_object(
+        Bucket=get_settings().s3_bucket, Key=created["object_key"], Body=b"", ContentType="image/jpeg"
+    )
+    response = analyses(api, auth, created["upload_id"])
+    assert response.status_code == 422 and "empty" in response.json()["detail"]
+    assert upload_state(created["upload_id"]) == (UploadStatus.PENDING, 0)
 
 
 def test_oversized_object_is_rejected(api: httpx.Client, auth: dict[str, str]) -> None:

@@ -16,8 +16,8 @@ from sqlmodel import Session
 
 from apps.core.db import get_engine
 from apps.core.settings import get_settings
-from apps.core.storage import get_s3_client
-from apps.core.storage import read_object as read_object_from_storage
+from apps.core.storage import ObjectStart, get_s3_client
+from apps.core.storage import read_object_start as read_object_start_from_storage
 from apps.main import DOMAIN_ROUTERS, create_app, create_gateway
 from apps.waste import service
 from tests.waste.conftest import REPO_ROOT, image_bytes, upload_photo
@@ -72,18 +72,17 @@ def test_upload_verification_holds_no_connection_during_storage_reads(
     api: httpx.Client, auth: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     upload_id = upload_photo(api, auth, image_bytes())
-    in_transaction_during_read: list[bool] = []
-    real_read = read_object_from_storage
+    connections_during_read: list[int] = []
+    real_read = read_object_start_from_storage
 
-    def read_object(*args: Any) -> bytes:
-        in_transaction_during_read.append(session.in_transaction())
+    def read_object_start(*args: Any) -> ObjectStart:
+        connections_during_read.append(get_engine().pool.checkedout())  # type: ignore[attr-defined]
         return real_read(*args)
 
-    monkeypatch.setattr(service, "read_object", read_object)
+    monkeypatch.setattr(service, "read_object_start", read_object_start)
     user_id = uuid.UUID(api.get("/api/v1/users/me", headers=auth).json()["id"])
-    with Session(get_engine(), expire_on_commit=False) as session:
-        service.verify_upload(session, get_s3_client(), get_settings(), user_id, uuid.UUID(upload_id))
-    assert in_transaction_during_read == [False]
+    service.verify_upload(get_engine(), get_s3_client(), get_settings(), user_id, uuid.UUID(upload_id))
+    assert connections_during_read == [0]
 
 
 def test_reading_a_job_returns_its_connection_before_the_response(

@@ -62,6 +62,21 @@ def test_a_photo_that_is_gone_or_broken_fails_the_job_with_its_reason(
     assert reason in body["error"]
 
 
+def test_a_photo_truncated_after_its_header_is_accepted_then_fails_in_the_worker(
+    api: httpx.Client, auth: dict[str, str]
+) -> None:
+    """The API checks the header only; the worker's full decode refuses the rest, with the reason."""
+    photo = image_bytes("PNG", size=(256, 256))
+    upload_id = upload_photo(api, auth, photo[: len(photo) // 2], "image/png")
+    response = api.post("/api/v1/waste/analyses", json={"upload_id": upload_id}, headers=auth)
+    assert response.status_code == 202, response.text
+    job_id = uuid.UUID(response.json()["job_id"])
+    run_analysis(job_id, embedded_analyzer())
+    body = api.get(f"/api/v1/waste/analyses/{job_id}", headers=auth).json()
+    assert body["status"] == "failed"
+    assert body["error"] == "the photo cannot be read: the image/png image cannot be decoded (OSError)"
+
+
 def test_a_finished_job_is_not_analysed_again(api: httpx.Client, auth: dict[str, str]) -> None:
     job_id, _ = submitted_job(api, auth)
     run_analysis(job_id, embedded_analyzer())
