@@ -43,13 +43,6 @@ class Eco2Error(Exception):
         self.headers = dict(headers or {})
 
 
-class ServiceUnavailable(Eco2Error):
-    status_code = 503
-
-    def __init__(self, detail: str, retry_after_seconds: int) -> None:
-        super().__init__(detail, {"Retry-After": str(retry_after_seconds)})
-
-
 class ErrorBody(BaseModel):
     """The body of every error response except validation errors."""
 
@@ -167,7 +160,7 @@ def _response(description: str, ref: dict[str, Any]) -> dict[str, Any]:
 
 def document_common_errors(app: FastAPI) -> None:
     """Declare in the OpenAPI the errors any operation can meet: 400 and 413 (request limits), 401 when it
-    needs a token, 422 in the bounded shape of the handlers here, 503 (database or decoder unavailable)."""
+    needs a token, 422 in the bounded shape of the handlers here, 503 (database unavailable)."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:

@@ -136,10 +136,8 @@ class Settings(BaseSettings):
     # Reserved but unused, unexpired uploads a user may hold; expired ones are deleted every interval.
     pending_uploads_max: int = Field(default=20, ge=1)
     upload_cleanup_interval_seconds: int = Field(default=600, ge=10)
-    # Decoded-pixel memory all concurrent image verifications of one process may hold, and the longest a
-    # verification waits for its share before the API answers 503.
+    # The most decoded-pixel memory one upload may need, estimated from its header (the API refuses more).
     image_decode_memory_bytes: int = Field(default=256 * 1024 * 1024, ge=16 * 1024 * 1024)
-    image_decode_wait_seconds: float = Field(default=10.0, gt=0)
     # Fail fast when a dependency is slow or unreachable, then skip it for a while (circuit breaker).
     redis_timeout_seconds: float = Field(default=0.1, gt=0)
     broker_timeout_seconds: float = Field(default=0.25, gt=0)
