@@ -2,8 +2,10 @@
 # `make image`: build the app image with podman, offline, from the lock (docs/delivery.md).
 # `--context-only`: only fill the build context (.local/image/wheels), for another builder (CI's buildx).
 #   ECO2_IMAGE       tag to build (default localhost/eco2-api:dev)
-#   ECO2_BASE_IMAGE  base (default localhost/eco2-base:bookworm, made by scripts/image/base.sh when missing;
-#                    any other value, e.g. python:3.11-slim-bookworm, must already be in podman's store)
+#   ECO2_BASE_IMAGE        runtime base (default localhost/eco2-base:runtime-<key>, made with the build base by
+#                          scripts/image/base.sh when missing; any other value, e.g. python:3.11-slim-bookworm,
+#                          must already be in podman's store, and so must ECO2_BUILD_BASE_IMAGE)
+#   ECO2_BUILD_BASE_IMAGE  the build stage's base, with binutils (default localhost/eco2-base:build-<key>)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # shellcheck source=scripts/image/env.sh
@@ -19,11 +21,11 @@ rm -rf build
 if [ "${1:-}" = --context-only ]; then
   exit 0
 fi
-if [ "$ECO2_BASE_IMAGE" = localhost/eco2-base:bookworm ]; then
+if [ "$ECO2_BASE_IMAGE" = "$ECO2_LOCAL_BASE_IMAGE" ]; then
   scripts/image/base.sh
 fi
 podman build --quiet --network none --pull=never --build-arg "BASE_IMAGE=$ECO2_BASE_IMAGE" \
-  --tag "$ECO2_IMAGE" --file apps/Dockerfile . >/dev/null
+  --build-arg "BUILD_BASE_IMAGE=$ECO2_BUILD_BASE_IMAGE" --tag "$ECO2_IMAGE" --file apps/Dockerfile . >/dev/null
 podman image prune --force --filter label=eco2.stage=build >/dev/null  # the build stage's leftover image
 
 size=$(podman image inspect --format '{{.Size}}' "$ECO2_IMAGE")

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tools.image.prune import is_pruned
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 IMAGE = os.environ.get("ECO2_IMAGE", "localhost/eco2-api:dev")
 ENV = {**os.environ, "CONTAINERS_CONF": str(REPO_ROOT / "scripts" / "image" / "containers.conf")}
@@ -55,7 +57,8 @@ def test_the_image_runs_as_the_numeric_non_root_user_the_manifests_declare() -> 
 
 
 def test_no_compiler_no_pip_no_test_code_no_pulumi() -> None:
-    assert _run("sh", "-c", "command -v gcc cc c++ clang make").stdout.strip() == ""
+    # binutils (strip) is in the build stage's base only
+    assert _run("sh", "-c", "command -v gcc cc c++ clang make ld as strip").stdout.strip() == ""
     probe = "import importlib.util as u; print(sorted(m for m in {} if u.find_spec(m)))".format(
         (
             "pip",
@@ -82,3 +85,48 @@ def test_every_entry_point_imports_on_a_read_only_root_filesystem() -> None:
 def test_nothing_but_tmp_is_writable() -> None:
     completed = _run("sh", "-c", "touch /opt/venv/x /x 2>&1; echo done")
     assert completed.stdout.count("Read-only file system") == 2
+
+
+SITE_PACKAGES = "/opt/venv/lib/python3.11/site-packages"
+
+
+def test_no_file_the_prune_rules_remove_is_in_the_image() -> None:
+    listing = _run("find", SITE_PACKAGES, "-type", "f")
+    files = [line.removeprefix(SITE_PACKAGES + "/") for line in listing.stdout.splitlines()]
+    assert len(files) > 1000, listing.stderr
+    assert "botocore/data/s3/2006-03-01/service-2.json.gz" in files
+    assert [name for name in files if is_pruned(name)] == []
+
+
+def test_every_shared_library_still_loads_after_strip_and_prune() -> None:
+    """Each ELF shared object loads with its dependencies: none was broken by strip or lost to a rule."""
+    probe = f"""
+import ctypes, pathlib
+root = pathlib.Path({SITE_PACKAGES!r})
+libraries = [p for p in root.rglob("*.so*") if p.is_file() and p.open("rb").read(4) == b"\\x7fELF"]
+failed = []
+for path in libraries:
+    try:
+        ctypes.CDLL(str(path))
+    except OSError as error:
+        failed.append(str(error))
+print(len(libraries), failed)
+"""
+    count, failed = _run("python", "-c", probe).stdout.strip().split(" ", 1)
+    assert int(count) > 50
+    assert failed == "[]"
+
+
+def test_what_the_entry_points_import_has_byte_code() -> None:
+    """The root filesystem is read-only: a module without byte code would compile at every start."""
+    probe = f"""
+import importlib.util, os, sys
+import apps.main, apps.worker, apps.core.migrate, numpy, onnxruntime
+files = [m.__file__ for m in list(sys.modules.values()) if getattr(m, "__file__", None)]
+sources = [f for f in files if f.startswith({SITE_PACKAGES!r}) and f.endswith(".py")]
+print(len(sources), [f for f in sources if not os.path.exists(importlib.util.cache_from_source(f))])
+"""
+    completed = _run("python", "-c", probe)
+    count, missing = completed.stdout.strip().split(" ", 1)
+    assert int(count) > 500, completed.stderr
+    assert missing == "[]"
