@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from eco2_platform.workloads.image_puller import PULLER_NAME
+from tests.support.kubernetes import named, pod_spec
 from tools.image.prune import is_pruned
+from tools.plan.harness import run_program
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 IMAGE = os.environ.get("ECO2_IMAGE", "localhost/eco2-api:dev")
@@ -130,3 +133,33 @@ print(len(sources), [f for f in sources if not os.path.exists(importlib.util.cac
     count, missing = completed.stdout.strip().split(" ", 1)
     assert int(count) > 500, completed.stderr
     assert missing == "[]"
+
+
+def test_the_app_image_puller_init_container_runs_in_the_image_as_its_manifest_declares() -> None:
+    """The DaemonSet's pull step as declared: its user, no capabilities, a read-only root, no volume. (Its
+    hold container is the node's pause image, which no registry here serves: image-test does not play it.)"""
+    puller = named(run_program("dev"), "DaemonSet", PULLER_NAME)
+    (init,) = pod_spec(puller)["initContainers"]
+    security = init["securityContext"]
+    assert "volumeMounts" not in init
+    command = [
+        "podman",
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--read-only",
+        "--read-only-tmpfs=false",
+        "--user",
+        f"{security['runAsUser']}:{security['runAsGroup']}",
+        "--cap-drop",
+        "all",
+        "--security-opt",
+        "no-new-privileges",
+        "--entrypoint",
+        init["command"][0],
+        IMAGE,
+        *init["command"][1:],
+    ]
+    completed = subprocess.run(command, capture_output=True, text=True, env=ENV, timeout=120, check=False)
+    assert completed.returncode == 0, completed.stderr
