@@ -5,7 +5,6 @@ import pytest
 
 from apps.waste.analysis.classifier.calibration import (
     choose_threshold,
-    choose_threshold_and_agreement,
     expected_calibration_error,
     fit_softmax_regression,
     fit_temperature,
@@ -112,29 +111,6 @@ def test_threshold_choice_takes_the_lowest_threshold_meeting_the_target():
     assert chosen.coverage == pytest.approx(0.6)
     assert chosen.answered_accuracy == 1.0
     assert selective_score(confidences, correct, 0.5).answered_accuracy == pytest.approx(0.6)
-
-
-def test_an_agreement_level_is_chosen_when_it_answers_more_rows_right():
-    confidences = np.array([0.95, 0.95, 0.8, 0.7, 0.6])
-    correct = np.array([True, False, True, True, False])
-    # The confident mistake and the weak one have few neighbours of their category.
-    agreements = np.array([0.9, 0.1, 0.8, 0.9, 0.2])
-    levels = tuple(round(0.1 * step, 1) for step in range(10))
-    chosen = choose_threshold_and_agreement(confidences, agreements, correct, 0.9, levels)
-    assert chosen.agreement == 0.2  # the lowest level that refuses the confident mistake
-    assert chosen.score.threshold == pytest.approx(0.61)
-    assert chosen.right == pytest.approx(0.6)
-    # Without the gate the mistake at 0.95 forces the threshold above every answer.
-    assert choose_threshold(confidences, correct, 0.9).coverage == 0.0
-
-
-def test_no_agreement_gate_is_used_when_it_does_not_pay():
-    confidences = np.array([0.95, 0.9, 0.8, 0.6])
-    correct = np.array([True, True, True, False])
-    agreements = np.array([0.3, 0.9, 0.9, 0.9])  # the right answer is the one with few neighbours
-    chosen = choose_threshold_and_agreement(confidences, agreements, correct, 0.9, (0.0, 0.5))
-    assert chosen.agreement == 0.0
-    assert chosen.score.threshold == pytest.approx(0.61)
 
 
 def test_principal_residual_is_zero_inside_the_subspace_and_one_orthogonal_to_it():

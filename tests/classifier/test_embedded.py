@@ -8,7 +8,6 @@ from PIL import Image
 
 from apps.waste.analysis.classifier.artifacts import DEFAULT_ARTIFACTS_DIR
 from apps.waste.analysis.classifier.backbone import Backbone
-from apps.waste.analysis.classifier.decision import HEAD_CLASSES, Abstention, Verdict
 from apps.waste.analysis.classifier.runtime import load_head
 from apps.waste.analysis.embedded import EmbeddedAnalyzer
 from apps.waste.analysis.types import AnalyzerSource
@@ -165,25 +164,3 @@ def test_the_session_is_shared_within_a_process_but_rebuilt_after_fork(monkeypat
     assert Backbone(DEFAULT_ARTIFACTS_DIR, intra_op_threads=1)._get_session() is first
     monkeypatch.setattr(os, "getpid", lambda: -1)  # as seen from a forked child
     assert backbone._get_session() is not first
-
-
-def test_when_similar_photos_disagree_the_note_says_so_and_the_candidates_remain(monkeypatch):
-    analyzer = EmbeddedAnalyzer()
-    disagreed = Verdict(
-        class_probabilities=np.zeros(len(HEAD_CLASSES)),
-        categories=[("recyclable/glass", 0.91), ("recyclable/metal", 0.09)],
-        item=None,
-        abstention=Abstention.NEIGHBOURS_DISAGREE,
-        imagenet_top=(412, 0.5),
-        unseen=None,
-        residual=0.1,
-        agreement=0.1,
-    )
-    monkeypatch.setattr(analyzer._model, "verdict", lambda *_args: disagreed)
-    result = analyzer.analyze(as_input(photo("page")))
-    assert result.status == "uncertain"
-    assert result.category is None
-    assert [candidate.category for candidate in result.candidates] == ["recyclable/glass", "recyclable/metal"]
-    assert result.notes is not None
-    assert "비슷한 학습 사진" in result.notes
-    assert "most similar known photos are something else" in result.notes

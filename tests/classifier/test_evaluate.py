@@ -16,7 +16,7 @@ def test_a_current_format_head_is_scored_as_it_is(tmp_path):
     before = before_head(tmp_path / "before.npz")
     features = table.split("test").features
     assert np.allclose(before.probabilities(features), head.probabilities(features))
-    assert (before.threshold, before.neighbour_agreement) == (head.threshold, head.neighbour_agreement)
+    assert (before.threshold, before.temperature) == (head.threshold, head.temperature)
 
 
 def test_a_pre_expert_head_gets_its_single_ceiling_as_every_experts_veto(tmp_path):
@@ -33,4 +33,3 @@ def test_a_pre_expert_head_gets_its_single_ceiling_as_every_experts_veto(tmp_pat
     assert before.expert_categories == EXPERT_CATEGORIES
     assert np.all(before.expert_veto == 0.3)
     assert np.all(np.isinf(before.expert_answer))
-    assert before.neighbours is None

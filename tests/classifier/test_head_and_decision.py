@@ -1,7 +1,5 @@
 """The head's storage and the decision rule, on a small hand-built head (4-d features, 6 classes)."""
 
-from dataclasses import replace
-
 import numpy as np
 import pytest
 
@@ -147,44 +145,3 @@ def test_weak_imagenet_evidence_does_not_block_an_answer():
     assert not verdict.expert
     assert verdict.category == "recyclable/glass"
     assert verdict.unseen is None
-
-
-def _head_with_neighbours(labels: list[int], agreement: float) -> Head:
-    """``_head`` plus stored training rows: unit vectors along the first subspace direction (cardboard)."""
-    rows = np.tile([[1.0, 0.0]], (len(labels), 1))
-    return replace(
-        _head(),
-        neighbours=rows,
-        neighbour_labels=np.array(labels, np.int64),
-        neighbour_agreement=agreement,
-    )
-
-
-def test_an_answer_most_similar_training_rows_disagree_with_is_refused_with_candidates():
-    # The head is sure of cardboard, but 8 of the 10 most similar training rows are glass.
-    head = _head_with_neighbours([GLASS] * 8 + [CARDBOARD] * 2, agreement=0.3)
-    verdict = judge(head, _imagenet(), np.array([[2.0, 0.0, 0.0, 0.0]]), threshold=0.7)[0]
-    assert verdict.class_probabilities.max() > 0.9
-    assert verdict.agreement == pytest.approx(0.2)
-    assert verdict.abstention is Abstention.NEIGHBOURS_DISAGREE
-    assert verdict.categories[0][0] == "recyclable/paper"  # calibrated candidates stay
-
-
-def test_neighbours_of_the_same_category_let_the_answer_through():
-    # Paper and cardboard rows both vote for 종이.
-    head = _head_with_neighbours([PAPER] * 5 + [CARDBOARD] * 4 + [GLASS], agreement=0.3)
-    verdict = judge(head, _imagenet(), np.array([[2.0, 0.0, 0.0, 0.0]]), threshold=0.7)[0]
-    assert verdict.agreement == pytest.approx(0.9)
-    assert verdict.confident
-    assert verdict.category == "recyclable/paper"
-
-
-def test_neighbours_survive_a_save_and_load(tmp_path):
-    head = _head_with_neighbours([GLASS] * 8 + [CARDBOARD] * 2, agreement=0.3)
-    head.save(tmp_path / "head.npz")
-    loaded = Head.load(tmp_path / "head.npz")
-    assert loaded.neighbour_agreement == 0.3
-    assert loaded.neighbour_labels is not None
-    assert list(loaded.neighbour_labels) == [GLASS] * 8 + [CARDBOARD] * 2
-    features = np.array([[2.0, 0.0, 0.0, 0.0]])
-    assert judge(loaded, _imagenet(), features, 0.7)[0].abstention is Abstention.NEIGHBOURS_DISAGREE

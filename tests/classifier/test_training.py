@@ -10,13 +10,7 @@ from apps.waste.analysis.classifier.artifacts import DEFAULT_ARTIFACTS_DIR
 from apps.waste.analysis.classifier.backbone import Backbone
 from apps.waste.analysis.classifier.decision import HEAD_CLASSES
 from apps.waste.analysis.classifier.feature_table import FeatureTable
-from apps.waste.analysis.classifier.fit import (
-    AGREEMENT_LEVELS,
-    EXPERT_ANSWER_FLOOR,
-    EXPERT_VETO_RANGE,
-    Rows,
-    fit_head,
-)
+from apps.waste.analysis.classifier.fit import EXPERT_ANSWER_FLOOR, EXPERT_VETO_RANGE, Rows, fit_head
 from tests.support.classifier_artifacts import neutral_layer, synthetic_table
 from tools.classifier.dataset import Sample, Split
 from tools.classifier.features import extract
@@ -87,13 +81,3 @@ def test_fitting_refuses_rows_missing_a_class():
 
 def test_samples_are_split_by_key(tmp_path: Path):
     assert Sample(tmp_path / "x.jpg", 0, "train").key == "cardboard/x.jpg"
-
-
-def test_a_fitted_head_keeps_its_training_rows_as_neighbours_and_a_calibrated_agreement_level():
-    table = synthetic_table()
-    head = _fit(table)
-    assert head.neighbours is not None
-    assert head.neighbour_labels is not None
-    assert len(head.neighbours) == len(head.neighbour_labels) == len(table.split("train"))
-    assert np.allclose(np.linalg.norm(head.neighbours, axis=1), 1.0)
-    assert head.neighbour_agreement in AGREEMENT_LEVELS

@@ -146,13 +146,6 @@ class EmbeddedAnalyzer:
                 "(The photo is too unlike the waste photos this analyzer knows. Please add a hint.)"
             )
         label = CATEGORY_LABEL_KO.get(verdict.category, verdict.category)
-        if verdict.abstention is Abstention.NEIGHBOURS_DISAGREE:
-            return (
-                f"가장 가까운 후보는 {label}({verdict.confidence:.0%})지만 비슷한 학습 사진은 대부분 다른 "
-                "종류라 확신할 수 없어요. 무엇인지 알려 주세요. "
-                f"(Best guess {verdict.category} at {verdict.confidence:.0%}, but most of the most similar "
-                "known photos are something else. Please add a hint.)"
-            )
         return (
             f"가장 가까운 후보는 {label}({verdict.confidence:.0%})지만 확신할 수 없어요. "
             "무엇인지 알려 주세요. "

@@ -85,12 +85,6 @@ def principal_residual(features: Array, basis: Array) -> Array:
     return np.asarray(np.linalg.norm(outside, axis=-1) / norms)
 
 
-def unit_projection(features: Array, basis: Array) -> Array:
-    """Rows projected onto ``span(basis)`` and scaled to unit length (cosine geometry for neighbours)."""
-    projected = np.atleast_2d(np.asarray(features, np.float64)) @ basis
-    return np.asarray(projected / np.maximum(np.linalg.norm(projected, axis=-1, keepdims=True), 1e-12))
-
-
 def fit_temperature(logits: Array, labels: Labels) -> float:
     """The temperature T minimising the NLL of ``softmax(logits / T)``: golden-section search on log T."""
     low, high = math.log(0.05), math.log(20.0)
@@ -155,42 +149,3 @@ def choose_threshold(
         if score.answered_accuracy >= target_accuracy:
             return score
     return selective_score(confidences, correct, 0.99)
-
-
-@dataclass(frozen=True)
-class GatedScore:
-    agreement: float
-    score: SelectiveScore
-
-    @property
-    def right(self) -> float:
-        return self.score.coverage * self.score.answered_accuracy
-
-
-def choose_threshold_and_agreement(
-    confidences: Array,
-    agreements: Array,
-    correct: npt.ArrayLike,
-    target_accuracy: float,
-    levels: tuple[float, ...],
-) -> GatedScore:
-    """The (agreement level, threshold) pair that answers the most rows right at ``target_accuracy``.
-
-    A row is answered when its agreement is at least the level and its confidence at least the threshold;
-    rows below the level count as refused (coverage is over all rows). Ties keep the lowest level, so a
-    gate that does not pay is not used (level 0 refuses nothing)."""
-    hits = np.asarray(correct, dtype=bool)
-    agreements = np.asarray(agreements, np.float64)
-    candidates = [
-        GatedScore(
-            level, choose_threshold(np.where(agreements >= level, confidences, -1.0), hits, target_accuracy)
-        )
-        for level in sorted(levels)
-    ]
-    if not candidates:
-        raise ValueError("no agreement level to choose from")
-    best = candidates[0]
-    for candidate in candidates[1:]:
-        if candidate.score.answered_accuracy >= target_accuracy and candidate.right > best.right + 1e-12:
-            best = candidate
-    return best

@@ -11,9 +11,7 @@ exactly the rule the API applies. The checks run in order; the first that fires 
    reach): the photo may be a shirt or food, so the head, which would force it into one of its six classes
    (a folded shirt looks like paper to it), must not answer.
 4. ``UNFAMILIAR``: the photo's features lie too far outside the subspace of the training photos.
-5. ``NEIGHBOURS_DISAGREE``: too few of the training photos most like this one are of the head's best
-   category (the share the head was calibrated with; heads without neighbours skip this check).
-6. ``LOW_CONFIDENCE``: the calibrated probability of the best category is below the threshold.
+5. ``LOW_CONFIDENCE``: the calibrated probability of the best category is below the threshold.
 """
 
 from __future__ import annotations
@@ -51,7 +49,6 @@ class Abstention(StrEnum):
     NOT_WASTE = "not_waste"
     UNSEEN_CATEGORY = "unseen_category"
     UNFAMILIAR = "unfamiliar"
-    NEIGHBOURS_DISAGREE = "neighbours_disagree"
     LOW_CONFIDENCE = "low_confidence"
 
 
@@ -68,7 +65,6 @@ class Verdict:
     unseen: tuple[str, float] | None
     residual: float
     expert: bool = False
-    agreement: float = 1.0  # share of the most similar training rows of the best head category
 
     @property
     def confident(self) -> bool:
@@ -100,7 +96,6 @@ def judge(head: Head, imagenet_logits: FloatInput, features: FloatInput, thresho
     not_waste = not_waste_mass(imagenet_probabilities)
     experts = expert_masses(imagenet_probabilities)
     residuals = head.residual(features)
-    neighbour_classes = head.neighbour_classes(features)
     cardboard = head.classes.index("cardboard")
     verdicts = []
     for row, probabilities in enumerate(class_probabilities):
@@ -108,13 +103,6 @@ def judge(head: Head, imagenet_logits: FloatInput, features: FloatInput, thresho
         strongest = int(np.argmax(experts[row] / head.expert_answer))
         unseen = (head.expert_categories[strongest], float(experts[row, strongest]))
         expert = False
-        agreement = (
-            1.0
-            if neighbour_classes is None
-            else float(
-                np.mean([CLASS_CATEGORY[head.classes[c]] == categories[0][0] for c in neighbour_classes[row]])
-            )
-        )
         if not_waste[row] > head.not_waste_ceiling:
             abstention: Abstention | None = Abstention.NOT_WASTE
         elif unseen[1] >= head.expert_answer[strongest]:
@@ -125,8 +113,6 @@ def judge(head: Head, imagenet_logits: FloatInput, features: FloatInput, thresho
             unseen = (head.expert_categories[vetoing], float(experts[row, vetoing]))
         elif residuals[row] > head.residual_ceiling:
             abstention = Abstention.UNFAMILIAR
-        elif agreement < head.neighbour_agreement:
-            abstention = Abstention.NEIGHBOURS_DISAGREE
         elif categories[0][1] < threshold:
             abstention = Abstention.LOW_CONFIDENCE
         else:
@@ -150,7 +136,6 @@ def judge(head: Head, imagenet_logits: FloatInput, features: FloatInput, thresho
                 unseen=unseen if abstention is Abstention.UNSEEN_CATEGORY or expert else None,
                 residual=float(residuals[row]),
                 expert=expert,
-                agreement=agreement,
             )
         )
     return verdicts

@@ -2,11 +2,10 @@
 (``python -m tools.classifier train``) and behind ``ecoeco classifier retrain`` (the same rows plus the
 features of scans users confirmed).
 
-Training rows: standardisation, class-balanced softmax regression with an L2 penalty, principal subspace,
-and the rows themselves as the neighbours the decision rule consults. Calibration rows (TrashNet's
-calibration split: photos as shot and composites): the L2 strength (lowest NLL after temperature scaling),
-the temperature, the abstention ceilings, each expert's answer and veto levels, and together the answer
-threshold and the neighbour agreement level. The fixed test split is never seen here.
+Training rows: standardisation, class-balanced softmax regression with an L2 penalty, principal subspace.
+Calibration rows (TrashNet's calibration split: photos as shot and composites): the L2 strength (lowest NLL
+after temperature scaling), the temperature, the abstention ceilings, each expert's answer and veto levels,
+and the answer threshold. The fixed test split is never seen here.
 """
 
 from __future__ import annotations
@@ -19,14 +18,13 @@ import numpy as np
 from apps.waste.analysis.classifier.calibration import (
     Array,
     Labels,
-    choose_threshold_and_agreement,
+    choose_threshold,
     fit_softmax_regression,
     fit_temperature,
     negative_log_likelihood,
     principal_basis,
     principal_residual,
     softmax,
-    unit_projection,
 )
 from apps.waste.analysis.classifier.decision import CLASS_CATEGORY, HEAD_CLASSES, judge
 from apps.waste.analysis.classifier.feature_table import RUNTIME_VIEW, FeatureTable, ImageNetLayer
@@ -37,10 +35,6 @@ L2_GRID = (1e-3, 3e-3, 1e-2, 3e-2, 1e-1)
 # A photo as shot counts as much as this many composites of it (composites carry matting noise).
 AS_SHOT_WEIGHT = 2.0
 SUBSPACE_DIMENSIONS = 64
-# The neighbour check compares photos in this many leading principal directions; its agreement level (the
-# share of NEIGHBOURS that must share the head's best category) is chosen on calibration from these.
-NEIGHBOUR_DIMENSIONS = 32
-AGREEMENT_LEVELS = tuple(round(0.1 * step, 1) for step in range(10))
 DEFAULT_TARGET_ACCURACY = 0.93
 # Share of in-domain calibration photos each abstention check may wrongly turn away.
 RESIDUAL_QUANTILE = 0.99
@@ -147,18 +141,12 @@ def fit_head(
         expert_answer=expert_answer,
         expert_veto=expert_veto,
         threshold=0.0,
-        neighbours=unit_projection(standard_train, basis[:, :NEIGHBOUR_DIMENSIONS]),
-        neighbour_labels=train.labels,
     )
     verdicts = judge(provisional, imagenet_logits, calibration.features, threshold=0.0)
     passed = [i for i, verdict in enumerate(verdicts) if verdict.confident]
     confidences = np.array([verdicts[i].confidence for i in passed])
-    agreements = np.array([verdicts[i].agreement for i in passed])
     correct = np.array([verdicts[i].category == truth[i] for i in passed])
-    gated = choose_threshold_and_agreement(
-        confidences, agreements, correct, target_accuracy, AGREEMENT_LEVELS
-    )
-    chosen = gated.score
+    chosen = choose_threshold(confidences, correct, target_accuracy)
     details: dict[str, Any] = {
         **(provenance or {}),
         "train_rows": len(train.labels),
@@ -168,10 +156,7 @@ def fit_head(
         "calibration_nll": nll,
         "calibration_accuracy": float((logits.argmax(axis=1) == calibration.labels).mean()),
         "target_answered_accuracy": target_accuracy,
-        "neighbour_agreement": gated.agreement,
         "calibration_coverage_at_threshold": chosen.coverage * len(passed) / len(verdicts),
         "calibration_answered_accuracy": chosen.answered_accuracy,
     }
-    return replace(
-        provisional, threshold=chosen.threshold, neighbour_agreement=gated.agreement, provenance=details
-    )
+    return replace(provisional, threshold=chosen.threshold, provenance=details)

@@ -16,18 +16,9 @@ from typing import Any
 import numpy as np
 
 from apps.waste.analysis.classifier.artifacts import ArtifactError, write_npz
-from apps.waste.analysis.classifier.calibration import (
-    Array,
-    FloatInput,
-    Labels,
-    principal_residual,
-    softmax,
-    unit_projection,
-)
+from apps.waste.analysis.classifier.calibration import Array, FloatInput, principal_residual, softmax
 
 _FLOAT_FIELDS = ("feature_mean", "feature_scale", "weights", "bias", "basis", "expert_answer", "expert_veto")
-# How many of the most similar training rows vote on whether the head's answer looks right.
-NEIGHBOURS = 10
 _SCALAR_FIELDS = ("temperature", "residual_ceiling", "not_waste_ceiling", "threshold")
 
 
@@ -43,10 +34,6 @@ class Head:
     - ``expert_categories`` are the waste categories the head was never trained on, judged by ImageNet's
       classes instead (``imagenet_map.EXPERT_CLASSES``): a mass of at least ``expert_answer[i]`` answers
       category ``i``; a mass above ``expert_veto[i]`` refuses the photo (the head must not answer it).
-    - ``neighbours`` are the training rows as unit vectors in the leading principal directions (float16),
-      ``neighbour_labels`` their classes: a best category that fewer than ``neighbour_agreement`` of the
-      ``NEIGHBOURS`` most similar rows share is refused (the head's answer disagrees with the photos most
-      like this one). Without neighbours the check is off.
     - ``threshold`` is the calibrated probability from which an answer is given (chosen on calibration).
     """
 
@@ -64,9 +51,6 @@ class Head:
     expert_veto: Array
     threshold: float
     provenance: dict[str, Any] = field(default_factory=dict)
-    neighbours: Array | None = None
-    neighbour_labels: Labels | None = None
-    neighbour_agreement: float = 0.0
 
     def standardise(self, features: FloatInput) -> Array:
         return np.asarray((np.asarray(features, np.float64) - self.feature_mean) / self.feature_scale)
@@ -82,23 +66,8 @@ class Head:
         """Share (0–1) of each standardised feature vector's norm lying outside the training subspace."""
         return principal_residual(self.standardise(features), self.basis)
 
-    def neighbour_classes(self, features: FloatInput) -> Labels | None:
-        """Classes ``[N, NEIGHBOURS]`` of each photo's most similar training rows (cosine), if stored."""
-        if self.neighbours is None or self.neighbour_labels is None:
-            return None
-        dimensions = self.neighbours.shape[1]
-        query = unit_projection(self.standardise(features), self.basis[:, :dimensions])
-        similarity = query @ self.neighbours.T
-        count = min(NEIGHBOURS, similarity.shape[1])
-        nearest = np.argpartition(-similarity, count - 1, axis=1)[:, :count]
-        return np.asarray(self.neighbour_labels[nearest], np.int64)
-
     def save(self, path: Path) -> None:
         arrays: dict[str, Any] = {name: np.asarray(getattr(self, name), np.float32) for name in _FLOAT_FIELDS}
-        if self.neighbours is not None and self.neighbour_labels is not None:
-            arrays["neighbours"] = np.asarray(self.neighbours, np.float16)
-            arrays["neighbour_labels"] = np.asarray(self.neighbour_labels, np.int16)
-            arrays["neighbour_agreement"] = np.float64(self.neighbour_agreement)
         arrays |= {name: np.float64(getattr(self, name)) for name in _SCALAR_FIELDS}
         arrays["classes"] = np.array(self.classes)
         arrays["expert_categories"] = np.array(self.expert_categories)
@@ -124,17 +93,6 @@ class Head:
                     expert_veto=stored["expert_veto"].astype(np.float64),
                     threshold=float(stored["threshold"]),
                     provenance=json.loads(str(stored["provenance"])),
-                    **_neighbours_of(stored),
                 )
         except (KeyError, ValueError, OSError) as exc:
             raise ArtifactError(f"classifier head {path} is unreadable: {exc}") from exc
-
-
-def _neighbours_of(stored: Any) -> dict[str, Any]:
-    if "neighbours" not in stored.files:
-        return {}
-    return {
-        "neighbours": stored["neighbours"].astype(np.float64),
-        "neighbour_labels": stored["neighbour_labels"].astype(np.int64),
-        "neighbour_agreement": float(stored["neighbour_agreement"]),
-    }
