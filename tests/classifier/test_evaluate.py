@@ -1,5 +1,7 @@
 """The evaluation's "before" head: a previous head file of today's format or of the pre-expert format."""
 
+from typing import Any
+
 import numpy as np
 
 from apps.waste.analysis.classifier.artifacts import write_npz
@@ -23,7 +25,7 @@ def test_a_pre_expert_head_gets_its_single_ceiling_as_every_experts_veto(tmp_pat
     table = synthetic_table()
     head = fit_head(Rows.of(table.split("train")), Rows.of(table.split("calibration")), neutral_layer(), 0.9)
     fields = ("feature_mean", "feature_scale", "weights", "bias", "basis")
-    arrays = {name: np.asarray(getattr(head, name), np.float32) for name in fields}
+    arrays: dict[str, Any] = {name: np.asarray(getattr(head, name), np.float32) for name in fields}
     arrays |= {name: np.float64(getattr(head, name)) for name in ("temperature", "residual_ceiling")}
     arrays |= {"not_waste_ceiling": np.float64(0.5), "threshold": np.float64(0.76)}
     arrays |= {"classes": np.array(head.classes), "unseen_ceiling": np.float64(0.3)}
