@@ -1,5 +1,7 @@
 """The head's storage and the decision rule, on a small hand-built head (4-d features, 6 classes)."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -145,3 +147,48 @@ def test_weak_imagenet_evidence_does_not_block_an_answer():
     assert not verdict.expert
     assert verdict.category == "recyclable/glass"
     assert verdict.unseen is None
+
+
+def _routed_head() -> Head:
+    """``_head`` for scenes; photos with a positive 3rd feature go to a board head that calls them glass."""
+    board_weights = np.zeros((4, 6))
+    board_weights[2, GLASS] = 4.0
+    board = replace(_head(), weights=board_weights, basis=np.eye(4)[:, :3], threshold=0.6)
+    return replace(_head(), board=board, router_weights=np.array([0.0, 0.0, 1.0, 0.0]), router_bias=-0.5)
+
+
+def test_a_board_like_photo_is_judged_by_the_board_head_with_its_own_threshold():
+    head = _routed_head()
+    features = np.array([[0.0, 0.0, 2.0, 0.0], [2.0, 0.0, 0.0, 0.0]])
+    assert list(head.board_like(features)) == [True, False]
+    board_verdict, scene_verdict = judge(head, np.vstack([_imagenet(), _imagenet()]), features)
+    assert board_verdict.confident
+    assert board_verdict.category == "recyclable/glass"
+    assert board_verdict.threshold == 0.6
+    assert scene_verdict.category == "recyclable/paper"  # the scene head's cardboard
+    assert scene_verdict.threshold == 0.7
+    # An explicit threshold overrides both heads' own.
+    assert {verdict.threshold for verdict in judge(head, np.vstack([_imagenet()] * 2), features, 0.9)} == {
+        0.9
+    }
+
+
+def test_a_routed_head_survives_a_save_and_load(tmp_path):
+    head = _routed_head()
+    head.save(tmp_path / "head.npz")
+    loaded = Head.load(tmp_path / "head.npz")
+    assert loaded.board is not None
+    assert loaded.board.threshold == 0.6
+    assert loaded.router_bias == -0.5
+    features = np.array([[0.0, 0.0, 2.0, 0.0], [2.0, 0.0, 0.0, 0.0]])
+    assert list(loaded.board_like(features)) == [True, False]
+    assert np.allclose(loaded.board.probabilities(features), head.board.probabilities(features))  # type: ignore[union-attr]
+
+
+def test_a_board_head_without_its_router_is_an_artifact_error(tmp_path):
+    _routed_head().save(tmp_path / "head.npz")
+    with np.load(tmp_path / "head.npz") as stored:
+        arrays = {name: stored[name] for name in stored.files if not name.startswith("router")}
+    np.savez(tmp_path / "broken.npz", **arrays)
+    with pytest.raises(ArtifactError, match="router_weights"):
+        Head.load(tmp_path / "broken.npz")

@@ -97,4 +97,5 @@ def test_labelled_scans_become_weighted_training_rows_of_their_class():
     assert rows is not None
     assert list(rows.labels) == [HEAD_CLASSES.index("glass")] * 3
     assert (rows.weights == SCAN_WEIGHT).all()
+    assert not rows.as_shot.any()  # users' photos are scenes: the scene head's rows, not the board head's
     assert scan_rows([Scan(np.zeros(DIMENSIONS), "food")]) is None

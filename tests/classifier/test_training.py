@@ -81,3 +81,24 @@ def test_fitting_refuses_rows_missing_a_class():
 
 def test_samples_are_split_by_key(tmp_path: Path):
     assert Sample(tmp_path / "x.jpg", 0, "train").key == "cardboard/x.jpg"
+
+
+def test_rows_as_shot_and_composites_give_a_board_head_fitted_on_the_photos_as_shot():
+    table = synthetic_table()
+    head = fit_head(Rows.training(table), Rows.of(table.split("calibration")), neutral_layer(), 0.9)
+    assert head.board is not None
+    assert head.router_weights is not None
+    as_shot = table.split("train", runtime_view_only=True)
+    assert np.allclose(head.board.feature_mean, as_shot.features.astype(np.float64).mean(axis=0))
+    assert 0.5 <= head.board.threshold <= 0.99
+    assert 0.0 <= head.provenance["router_calibration_accuracy"] <= 1.0
+
+
+def test_rows_of_one_kind_only_give_a_single_head():
+    table = synthetic_table()
+    as_shot = table.where(table.views == 0)
+    head = fit_head(
+        Rows.of(as_shot.split("train")), Rows.of(as_shot.split("calibration")), neutral_layer(), 0.9
+    )
+    assert head.board is None
+    assert not head.board_like(as_shot.features).any()

@@ -1,6 +1,6 @@
 """Score the embedded classifier on the fixed TrashNet test split and an out-of-domain set; update the docs.
 
-    python -m tools.classifier evaluate --data /path/to/trashnet [--head head.npz] [--legacy-head old.npz]
+    python -m tools.classifier evaluate --data /path/to/trashnet [--head head.npz] [--before old.npz]
 
 Sets (none of them ever fits or calibrates anything):
 
@@ -40,7 +40,7 @@ from tools.classifier.features import extract
 from tools.classifier.options import add_feature_arguments
 from tools.classifier.renders import carton, shirt
 
-COMMAND = "python -m tools.classifier evaluate --data /path/to/trashnet --legacy-head .local/head-before.npz"
+COMMAND = "python -m tools.classifier evaluate --data /path/to/trashnet --before .local/head-before.npz"
 DRAWN_PER_SET = 40
 PAPER = "recyclable/paper"
 
@@ -83,9 +83,12 @@ def evaluation_sets(table: FeatureTable, backbone: Backbone) -> list[Labelled]:
     return sets
 
 
-def legacy_head(path: Path) -> Head:
-    """A head file of the previous format (one ImageNet ceiling refusing unseen categories, no experts)."""
+def before_head(path: Path) -> Head:
+    """A previous head file, outside the manifest: today's format, or the format before the ImageNet
+    experts (one ImageNet ceiling refusing unseen categories)."""
     with np.load(path, allow_pickle=False) as stored:
+        if "unseen_ceiling" not in stored.files:
+            return replace(Head.load(path), provenance={"before": str(path)})
         ceiling = float(stored["unseen_ceiling"])
         fields = {name: stored[name] for name in stored.files if name not in {"unseen_ceiling"}}
     probe = Head(
@@ -103,7 +106,7 @@ def legacy_head(path: Path) -> Head:
         expert_veto=np.full(len(EXPERT_CATEGORIES), ceiling),
         threshold=float(fields["threshold"]),
     )
-    return replace(probe, provenance={"legacy": str(path)})
+    return replace(probe, provenance={"before": str(path)})
 
 
 def _row(label: str, score: Score, note: str = "") -> str:
@@ -143,7 +146,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     add_feature_arguments(parser)
     parser.add_argument("--head", default=HEAD_FILE, help="head artifact to score")
-    parser.add_argument("--legacy-head", type=Path, help="also score a previous-format head file (before)")
+    parser.add_argument("--before", type=Path, help="also score a previous head file (any format)")
     parser.add_argument("--doc", type=Path, default=DEFAULT_DOC)
     parser.add_argument("--no-doc", action="store_true", help="print only; leave the docs untouched")
     args = parser.parse_args(argv)
@@ -154,8 +157,8 @@ def main(argv: list[str] | None = None) -> None:
     layer = load_imagenet_layer(artifacts)
     head = load_head(artifacts, args.head)
     text = [f"Head `{args.head}` (threshold {head.threshold:.2f}):", "", *report(head, layer, sets)]
-    if args.legacy_head is not None:
-        before = legacy_head(args.legacy_head)
+    if args.before is not None:
+        before = before_head(args.before)
         text += [
             "",
             f"Before (the previous head, threshold {before.threshold:.2f}):",

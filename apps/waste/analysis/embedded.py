@@ -73,7 +73,8 @@ class EmbeddedAnalyzer:
         intra_op_threads: int = 1,
         head: str = HEAD_FILE,
     ) -> None:
-        """``threshold`` None uses the one the head was calibrated for; ``head`` names the head artifact."""
+        """``threshold`` None uses the ones the head was calibrated for (its board head has its own);
+        ``head`` names the head artifact."""
         if threshold is not None and not 0.0 <= threshold <= 1.0:
             raise ValueError(f"threshold must be within [0, 1], got {threshold}")
         self._threshold = threshold
@@ -101,7 +102,7 @@ class EmbeddedAnalyzer:
         return features
 
     def analyze(self, image: ImageInput, hint: str | None = None) -> Classification:
-        verdict = self._model.verdict(image.image, self.threshold)
+        verdict = self._model.verdict(image.image, self._threshold)
         # Outside the training domain the head's probabilities are not calibrated (a checkerboard gets 99 %
         # "paper"), so none are reported: a hint must not be combined with them into a confident answer.
         in_domain = verdict.abstention not in OUT_OF_DOMAIN
@@ -150,5 +151,5 @@ class EmbeddedAnalyzer:
             f"가장 가까운 후보는 {label}({verdict.confidence:.0%})지만 확신할 수 없어요. "
             "무엇인지 알려 주세요. "
             f"(Best guess {verdict.category} at {verdict.confidence:.0%} is below the "
-            f"{self.threshold:.0%} threshold. Please add a hint.)"
+            f"{verdict.threshold:.0%} threshold. Please add a hint.)"
         )

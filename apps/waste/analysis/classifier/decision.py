@@ -12,6 +12,9 @@ exactly the rule the API applies. The checks run in order; the first that fires 
    (a folded shirt looks like paper to it), must not answer.
 4. ``UNFAMILIAR``: the photo's features lie too far outside the subspace of the training photos.
 5. ``LOW_CONFIDENCE``: the calibrated probability of the best category is below the threshold.
+
+A head with a board head (``Head.board``) first routes each photo: board-like photos (one object on a plain
+board, as TrashNet shoots them) go through these checks with the board head's own limits and threshold.
 """
 
 from __future__ import annotations
@@ -64,6 +67,7 @@ class Verdict:
     imagenet_top: tuple[int, float]
     unseen: tuple[str, float] | None
     residual: float
+    threshold: float  # the threshold this photo was judged against
     expert: bool = False
 
     @property
@@ -89,8 +93,32 @@ def category_probabilities(head: Head, class_probabilities: Array) -> list[tuple
     return sorted(totals.items(), key=lambda entry: (-entry[1], entry[0]))
 
 
-def judge(head: Head, imagenet_logits: FloatInput, features: FloatInput, threshold: float) -> list[Verdict]:
-    """Verdicts for a batch: ``imagenet_logits [N, 1000]`` and ``features [N, 1280]`` from the backbone."""
+def judge(
+    head: Head, imagenet_logits: FloatInput, features: FloatInput, threshold: float | None = None
+) -> list[Verdict]:
+    """Verdicts for a batch: ``imagenet_logits [N, 1000]`` and ``features [N, 1280]`` from the backbone.
+
+    ``threshold`` None applies each head's calibrated threshold; a number overrides both."""
+    logits_rows = np.atleast_2d(np.asarray(imagenet_logits))
+    feature_rows = np.atleast_2d(np.asarray(features))
+    board_like = head.board_like(feature_rows)
+    verdicts: list[Verdict | None] = [None] * len(feature_rows)
+    for judged_by, rows in ((head, ~board_like), (head.board, board_like)):
+        if judged_by is None or not rows.any():
+            continue
+        level = judged_by.threshold if threshold is None else threshold
+        for index, verdict in zip(
+            np.flatnonzero(rows),
+            _judge_rows(judged_by, logits_rows[rows], feature_rows[rows], level),
+            strict=True,
+        ):
+            verdicts[index] = verdict
+    return [verdict for verdict in verdicts if verdict is not None]
+
+
+def _judge_rows(
+    head: Head, imagenet_logits: FloatInput, features: FloatInput, threshold: float
+) -> list[Verdict]:
     class_probabilities = head.probabilities(features)
     imagenet_probabilities = softmax(imagenet_logits)
     not_waste = not_waste_mass(imagenet_probabilities)
@@ -135,6 +163,7 @@ def judge(head: Head, imagenet_logits: FloatInput, features: FloatInput, thresho
                 imagenet_top=(top_imagenet, float(imagenet_probabilities[row, top_imagenet])),
                 unseen=unseen if abstention is Abstention.UNSEEN_CATEGORY or expert else None,
                 residual=float(residuals[row]),
+                threshold=threshold,
                 expert=expert,
             )
         )

@@ -2,6 +2,9 @@
 (``python -m tools.classifier train``) and behind ``ecoeco classifier retrain`` (the same rows plus the
 features of scans users confirmed).
 
+A second, "board" head is fitted the same way on the photos as shot only, with a logistic router that
+sends board-like photos to it (``Head.board``).
+
 Training rows: standardisation, class-balanced softmax regression with an L2 penalty, principal subspace.
 Calibration rows (TrashNet's calibration split: photos as shot and composites): the L2 strength (lowest NLL
 after temperature scaling), the temperature, the abstention ceilings, each expert's answer and veto levels,
@@ -14,6 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from apps.waste.analysis.classifier.calibration import (
     Array,
@@ -45,26 +49,39 @@ EXPERT_VETO_RANGE = (0.1, 0.5)
 # An expert answers only from a majority of ImageNet's mass, and above every calibration photo's mass.
 EXPERT_ANSWER_FLOOR = 0.5
 EXPERT_ANSWER_MARGIN = 0.01
+# L2 strength of the board-vs-scene router (logistic regression on the head's standardised features).
+ROUTER_L2 = 1e-2
 
 
 @dataclass(frozen=True)
 class Rows:
-    """Labelled features (``labels`` index ``HEAD_CLASSES``) with a weight per row."""
+    """Labelled features (``labels`` index ``HEAD_CLASSES``) with a weight per row; ``as_shot`` marks
+    TrashNet photos as shot (one object on a plain board), the rows the board head learns from."""
 
     features: Array
     labels: Labels
     weights: Array
+    as_shot: npt.NDArray[np.bool_]
 
     @classmethod
     def of(cls, table: FeatureTable, weight: float = 1.0) -> Rows:
-        return cls(table.features.astype(np.float64), table.labels, np.full(len(table), weight))
+        return cls(
+            table.features.astype(np.float64),
+            table.labels,
+            np.full(len(table), weight),
+            table.views == RUNTIME_VIEW,
+        )
+
+    def where(self, mask: npt.NDArray[np.bool_]) -> Rows:
+        return Rows(self.features[mask], self.labels[mask], self.weights[mask], self.as_shot[mask])
 
     @classmethod
     def training(cls, table: FeatureTable) -> Rows:
         """The train split: photos as shot weigh ``AS_SHOT_WEIGHT`` composites (which are noisier)."""
         train = table.split("train")
-        weights = np.where(train.views == RUNTIME_VIEW, AS_SHOT_WEIGHT, 1.0)
-        return cls(train.features.astype(np.float64), train.labels, weights)
+        as_shot = train.views == RUNTIME_VIEW
+        weights = np.where(as_shot, AS_SHOT_WEIGHT, 1.0)
+        return cls(train.features.astype(np.float64), train.labels, weights, as_shot)
 
     @classmethod
     def concatenate(cls, parts: list[Rows]) -> Rows:
@@ -72,6 +89,7 @@ class Rows:
             np.concatenate([part.features for part in parts]),
             np.concatenate([part.labels for part in parts]),
             np.concatenate([part.weights for part in parts]),
+            np.concatenate([part.as_shot for part in parts]),
         )
 
 
@@ -96,6 +114,40 @@ def fit_head(
     calibration: Rows,
     layer: ImageNetLayer,
     target_accuracy: float = DEFAULT_TARGET_ACCURACY,
+    provenance: dict[str, Any] | None = None,
+) -> Head:
+    """The head on every row, plus (when the rows hold photos as shot and others) a board head fitted and
+    calibrated on the photos as shot only, and the router between them."""
+    head = _fit_one(train, calibration, layer, target_accuracy, provenance)
+    if not (train.as_shot.any() and (~train.as_shot).any() and calibration.as_shot.any()):
+        return head
+    board = _fit_one(
+        train.where(train.as_shot), calibration.where(calibration.as_shot), layer, target_accuracy
+    )
+    weights, bias = fit_softmax_regression(
+        head.standardise(train.features), train.as_shot.astype(np.int64), 2, ROUTER_L2
+    )
+    router = head.standardise(calibration.features) @ (weights[:, 1] - weights[:, 0]) + (bias[1] - bias[0])
+    details = {
+        **head.provenance,
+        "board_threshold": board.threshold,
+        "board_temperature": board.temperature,
+        "router_calibration_accuracy": float(((router > 0.0) == calibration.as_shot).mean()),
+    }
+    return replace(
+        head,
+        board=board,
+        router_weights=weights[:, 1] - weights[:, 0],
+        router_bias=float(bias[1] - bias[0]),
+        provenance=details,
+    )
+
+
+def _fit_one(
+    train: Rows,
+    calibration: Rows,
+    layer: ImageNetLayer,
+    target_accuracy: float,
     provenance: dict[str, Any] | None = None,
 ) -> Head:
     classes = len(HEAD_CLASSES)

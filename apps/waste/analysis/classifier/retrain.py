@@ -68,6 +68,7 @@ def scan_rows(scans: Sequence[Scan]) -> Rows | None:
         np.stack([np.asarray(scan.features, np.float64) for scan, _ in usable]),
         np.array([label for _, label in usable], np.int64),
         np.full(len(usable), SCAN_WEIGHT),
+        np.zeros(len(usable), bool),  # real photos: scenes, never the board head's
     )
 
 

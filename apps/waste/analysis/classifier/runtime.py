@@ -91,6 +91,5 @@ class EmbeddedModel:
         return result
 
     def verdict(self, image: Image.Image, threshold: float | None = None) -> Verdict:
-        head = self.head
         logits, features = self.outputs(image)
-        return judge(head, logits, features, head.threshold if threshold is None else threshold)[0]
+        return judge(self.head, logits, features, threshold)[0]

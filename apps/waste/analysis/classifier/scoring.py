@@ -67,4 +67,4 @@ def score_verdicts(verdicts: Sequence[Verdict], truth: Sequence[str | None]) -> 
 
 def verdicts_for(head: Head, layer: ImageNetLayer, features: FloatInput) -> list[Verdict]:
     """Verdicts for stored features (ImageNet logits recomputed by the backbone's last layer)."""
-    return judge(head, layer.logits(features), features, head.threshold)
+    return judge(head, layer.logits(features), features)
