@@ -4,9 +4,9 @@ on an isolated stack that this run starts and removes.
 
     .venv/bin/python -m bench.scan_api [--duration 8] [--connections 64] [--api-processes 1] [--no-docs]
 
-1. Closed loop (wrk, as fast as it goes): hello, the twins, POST uploads (reservations), POST analyses (one
-   prepared upload per request), GET analyses. API CPU per complete scan = reserve + submit + POLLS_PER_SCAN
-   polls.
+1. Closed loop (wrk, as fast as it goes): hello, the twins (GET: the async anchor and the sync one), POST
+   uploads (reservations), POST analyses (one prepared upload per request), GET analyses. API CPU per
+   complete scan = reserve + submit + POLLS_PER_SCAN polls.
 2. Open loop (constant arrival rate): at half of each endpoint's own throughput, then at half the hello
    throughput (the goal read literally); p50/p99 from each request's scheduled time.
 3. py-spy profiles of the gateway under POST load: the shares of request time (waits included) and of CPU
@@ -38,6 +38,7 @@ from tests.support.provisioning import ProvisioningError
 ANALYSES = "/api/v1/waste/analyses"
 UPLOADS = "/api/v1/waste/uploads"
 TWIN_ANALYSES = "/twin/analyses"
+ASYNC_TWIN_ANALYSES = "/twin/async/analyses"
 GET_VS_TWIN_GOAL = 0.8
 GET_VS_HELLO_GOAL = 0.2
 POST_VS_TWIN_GOAL = 0.5
@@ -292,12 +293,14 @@ class Bench:
             measured = self.posts(math.ceil(capacity * 1.6 * args.duration) + args.connections)
             self.keep_best(results, "post", self.closed("POST analyses", self.gateway, warm, measured, False))
             gets = self.get_requests()
-            twin_gets = [
-                HttpRequest("GET", f"{TWIN_ANALYSES}/{r.path.rsplit('/', 1)[1]}", r.token) for r in gets
-            ]
-            self.keep_best(
-                results, "twin_get", self.closed("GET twin", self.twins, twin_gets, twin_gets, True)
-            )
+            for key, label, prefix in (
+                ("twin_get", "GET twin (async)", ASYNC_TWIN_ANALYSES),
+                ("twin_get_sync", "GET twin (sync)", TWIN_ANALYSES),
+            ):
+                twin_gets = [
+                    HttpRequest("GET", f"{prefix}/{r.path.rsplit('/', 1)[1]}", r.token) for r in gets
+                ]
+                self.keep_best(results, key, self.closed(label, self.twins, twin_gets, twin_gets, True))
             self.keep_best(results, "get", self.closed("GET analyses", self.gateway, gets, gets, True))
         reserve = self.reservations()
         results["reserve"] = self.closed("POST uploads", self.gateway, reserve, reserve, repeats=True)
@@ -417,6 +420,7 @@ def render(args: argparse.Namespace, photo: Photo, results: dict[str, Any]) -> s
     post: LoadResult = results["post"]
     get: LoadResult = results["get"]
     twin_get: LoadResult = results["twin_get"]
+    twin_get_sync: LoadResult = results["twin_get_sync"]
     twin_post: LoadResult = results["twin_post"]
     reserve: LoadResult = results["reserve"]
 
@@ -429,7 +433,7 @@ def render(args: argparse.Namespace, photo: Photo, results: dict[str, Any]) -> s
             f"{r.rps / hello.rps:.3f}×",
             str(r.errors),
         ]
-        for r in (hello, twin_get, get, twin_post, post, reserve)
+        for r in (hello, twin_get, twin_get_sync, get, twin_post, post, reserve)
     ]
     open_keys = ("hello_half", "post_half_own", "get_half_own", "post_half_hello", "get_half_hello")
     open_results: list[LoadResult] = [results[key] for key in open_keys if results[key] is not None]
@@ -456,8 +460,8 @@ def render(args: argparse.Namespace, photo: Photo, results: dict[str, Any]) -> s
     per_scan = cpu_ms["POST uploads"] + cpu_ms["POST analyses"] + POLLS_PER_SCAN * cpu_ms["GET analyses"]
     goals = [
         [
-            f"GET analyses ≥ {GET_VS_TWIN_GOAL}× its twin",
-            f"{get.rps / twin_get.rps:.2f}×",
+            f"GET analyses ≥ {GET_VS_TWIN_GOAL}× its twin (the async one)",
+            f"{get.rps / twin_get.rps:.2f}× (vs the sync twin {get.rps / twin_get_sync.rps:.2f}×)",
             report.verdict(get.rps >= GET_VS_TWIN_GOAL * twin_get.rps),
         ],
         [
@@ -518,10 +522,19 @@ def render(args: argparse.Namespace, photo: Photo, results: dict[str, Any]) -> s
         report.table(["goal", "measured", "verdict"], goals),
         "#### CPU (cores busy during the window; CPU per answered request)",
         _cpu_table(
-            [hello, twin_get, get, twin_post, post, reserve, *(r for r in open_results if r.label != "hello")]
+            [
+                hello,
+                twin_get,
+                twin_get_sync,
+                get,
+                twin_post,
+                post,
+                reserve,
+                *(r for r in open_results if r.label != "hello"),
+            ]
         ),
         "Other processes: outside this bench (the machine is shared); busiest: "
-        + _others([hello, twin_get, get, twin_post, post, reserve, *open_results])
+        + _others([hello, twin_get, twin_get_sync, get, twin_post, post, reserve, *open_results])
         + ".",
     ]
     profiles: list[profiling.Profile] = results["profiles"]
