@@ -27,7 +27,8 @@ from apps.waste import exceptions as errors
 from apps.waste.models import AnalysisJob, JobEvent, JobStatus
 
 CLAIMABLE = (JobStatus.QUEUED, JobStatus.RUNNING)
-_JOBS = AnalysisJob.__table__  # type: ignore[attr-defined]
+JOBS = AnalysisJob.__table__  # type: ignore[attr-defined]
+"""The jobs table, for the hot paths' Core statements."""
 
 
 def _compare_and_set(
@@ -125,6 +126,19 @@ def mark_published(session: Session, job_id: uuid.UUID) -> None:
     session.commit()
 
 
+_UNPUBLISHED = (
+    sa.update(JOBS)
+    .where(JOBS.c.id == sa.bindparam("job_id"), JOBS.c.status == JobStatus.QUEUED.value)
+    .values(published_at=None)
+)
+
+
+def mark_unpublished(engine: sa.Engine, job_id: uuid.UUID) -> None:
+    """A publish that was recorded ahead of time failed: the job reads as never published (the sweeper's)."""
+    with autocommit(engine) as connection:
+        connection.execute(_UNPUBLISHED, {"job_id": job_id})
+
+
 def stuck_in_queue(session: Session, older_than: timedelta, now: datetime | None = None) -> list[AnalysisJob]:
     """Queued jobs never published, or published so long ago that the message was probably lost."""
     cutoff = (now or utcnow()) - older_than
@@ -150,8 +164,8 @@ def events(session: Session, job_id: uuid.UUID) -> list[JobEvent]:
 
 
 _READ_JOB = sa.select(
-    _JOBS.c.user_id, _JOBS.c.status, _JOBS.c.created_at, _JOBS.c.finished_at, _JOBS.c.result, _JOBS.c.error
-).where(_JOBS.c.id == sa.bindparam("job_id"))
+    JOBS.c.user_id, JOBS.c.status, JOBS.c.created_at, JOBS.c.finished_at, JOBS.c.result, JOBS.c.error
+).where(JOBS.c.id == sa.bindparam("job_id"))
 
 
 @dataclass(frozen=True)

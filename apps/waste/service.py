@@ -39,7 +39,7 @@ from apps.core.time import utcnow
 from apps.waste import exceptions as errors
 from apps.waste import metrics
 from apps.waste.feedback.models import AnalysisFeedback, ScanFeatures
-from apps.waste.jobs import mark_published
+from apps.waste.jobs import JOBS, mark_published, mark_unpublished
 from apps.waste.models import AnalysisJob, JobEvent, JobStatus, Upload, UploadStatus
 from apps.waste.schemas import AnalysisCreate
 
@@ -166,7 +166,6 @@ def delete_expired_uploads(session: Session, s3: Any, settings: Settings) -> int
 
 
 _UPLOADS = Upload.__table__  # type: ignore[attr-defined]
-_JOBS = AnalysisJob.__table__  # type: ignore[attr-defined]
 _READ_UPLOAD = sa.select(
     _UPLOADS.c.user_id,
     _UPLOADS.c.object_key,
@@ -175,8 +174,8 @@ _READ_UPLOAD = sa.select(
     _UPLOADS.c.status,
     _UPLOADS.c.expires_at,
 ).where(_UPLOADS.c.id == sa.bindparam("upload_id"))
-_JOB_BY_IDEMPOTENCY_KEY = sa.select(_JOBS.c.id, _JOBS.c.upload_id, _JOBS.c.status, _JOBS.c.queue).where(
-    _JOBS.c.user_id == sa.bindparam("user_id"), _JOBS.c.idempotency_key == sa.bindparam("idempotency_key")
+_JOB_BY_IDEMPOTENCY_KEY = sa.select(JOBS.c.id, JOBS.c.upload_id, JOBS.c.status, JOBS.c.queue).where(
+    JOBS.c.user_id == sa.bindparam("user_id"), JOBS.c.idempotency_key == sa.bindparam("idempotency_key")
 )
 # One statement, so one round trip and atomic on its own: consume the upload if it is still pending, insert
 # the job only then, and its first event. `published_at` is set with it because the publish follows the
@@ -199,11 +198,6 @@ _SUBMIT = sa.text(
     )
     INSERT INTO analysis_job_events (job_id, status, created_at) SELECT id, :queued, :now FROM job
     """
-)
-_UNPUBLISHED = (
-    sa.update(_JOBS)
-    .where(_JOBS.c.id == sa.bindparam("job_id"), _JOBS.c.status == JobStatus.QUEUED.value)
-    .values(published_at=None)
 )
 
 
@@ -352,8 +346,7 @@ def publish_submitted(engine: sa.Engine, submission: Submission) -> bool:
     `published_at`, so the job reads as never published."""
     if _enqueue(submission.job_id, submission.queue):
         return True
-    with autocommit(engine) as connection:
-        connection.execute(_UNPUBLISHED, {"job_id": submission.job_id})
+    mark_unpublished(engine, submission.job_id)
     return False
 
 
