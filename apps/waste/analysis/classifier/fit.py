@@ -127,20 +127,18 @@ def fit_head(
     weights, bias = fit_softmax_regression(
         head.standardise(train.features), train.as_shot.astype(np.int64), 2, ROUTER_L2
     )
-    router = head.standardise(calibration.features) @ (weights[:, 1] - weights[:, 0]) + (bias[1] - bias[0])
+    routed = replace(
+        head, board=board, router_weights=weights[:, 1] - weights[:, 0], router_bias=float(bias[1] - bias[0])
+    )
     details = {
         **head.provenance,
         "board_threshold": board.threshold,
         "board_temperature": board.temperature,
-        "router_calibration_accuracy": float(((router > 0.0) == calibration.as_shot).mean()),
+        "router_calibration_accuracy": float(
+            (routed.board_like(calibration.features) == calibration.as_shot).mean()
+        ),
     }
-    return replace(
-        head,
-        board=board,
-        router_weights=weights[:, 1] - weights[:, 0],
-        router_bias=float(bias[1] - bias[0]),
-        provenance=details,
-    )
+    return replace(routed, provenance=details)
 
 
 def _fit_one(
