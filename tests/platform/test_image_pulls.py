@@ -17,11 +17,11 @@ from eco2_platform.workloads.image_puller import PULL_COMMAND, PULLED_ON_ROLES, 
 from infra.render import scripts
 from infra.render.cloud_init import pause_image
 from infra.roles import ROLE_LABEL
-from tests.infra.test_cluster import command
 from tests.support.kubernetes import containers, kind, named, pod_spec, workloads
 from tests.support.stack_config import parsed, raw_config
-from tools.plan.harness import STACKS, CapturedResource, run_program, transitive_dependencies
+from tools.plan.harness import STACKS, CapturedResource, by_name, run_program, transitive_dependencies
 
+COMMAND = "command:remote:Command"
 FAKE_CRICTL = """#!/usr/bin/env bash
 # Records each call; fails the first $FAIL_TIMES pulls of an image named in $FAILING.
 echo "$*" >>"$CALLS"
@@ -116,11 +116,12 @@ def test_each_data_node_pulls_exactly_its_statefulset_images_beside_kubeadm_init
     for role, images in DATA_IMAGES.items():
         statefulset = named(resources, "StatefulSet", role)
         assert {c["image"] for c in containers(statefulset)} == set(images), role
-        pull = command(list(resources), f"pull-images-{role}")
+        pull = by_name(resources, COMMAND, f"pull-images-{role}")
         assert pull.urn in statefulset.dependencies, role
-        assert command(list(resources), f"wait-{role}").urn in pull.dependencies
+        assert by_name(resources, COMMAND, f"wait-{role}").urn in pull.dependencies
         # Not after the control plane: the pulls run while kubeadm init does.
-        assert command(list(resources), "kubeadm-init").urn not in transitive_dependencies(resources, pull)
+        init = by_name(resources, COMMAND, "kubeadm-init")
+        assert init.urn not in transitive_dependencies(resources, pull)
         assert pull.inputs["stdin"] == scripts.pull_images_script(role, images)
 
 
