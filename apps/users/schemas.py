@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from apps.waste.models import JobStatus
-from apps.waste.schemas import ImageContentType
+from apps.waste.schemas import ImageContentType, PresignedUploadRead
 
 
 class UserRead(BaseModel):
@@ -34,14 +34,8 @@ class ProfileImageUploadCreate(BaseModel):
     size_bytes: int | None = Field(default=None, gt=0)
 
 
-class ProfileImageUploadCreated(BaseModel):
-    object_key: str
-    upload_url: str
-    upload_fields: dict[str, str] = Field(
-        description="form fields to POST with the file (last field: `file`)"
-    )
-    max_bytes: int
-    expires_at: datetime
+class ProfileImageUploadCreated(PresignedUploadRead):
+    """A profile image's presigned POST; no upload row: `PATCH /me` checks the key is the user's."""
 
 
 class ScanSummary(BaseModel):

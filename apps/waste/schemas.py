@@ -25,8 +25,9 @@ class UploadCreate(BaseModel):
     )
 
 
-class UploadCreated(BaseModel):
-    upload_id: uuid.UUID
+class PresignedUploadRead(BaseModel):
+    """Where and how the client POSTs a photo: the scan upload's and the profile image's shared answer."""
+
     object_key: str
     upload_url: str
     upload_fields: dict[str, str] = Field(
@@ -34,6 +35,10 @@ class UploadCreated(BaseModel):
     )
     max_bytes: int
     expires_at: datetime
+
+
+class UploadCreated(PresignedUploadRead):
+    upload_id: uuid.UUID
 
 
 class AnalysisCreate(BaseModel):
