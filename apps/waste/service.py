@@ -235,11 +235,11 @@ def _pending_upload(engine: sa.Engine, user_id: uuid.UUID, upload_id: uuid.UUID)
 
 def verify_upload(
     engine: sa.Engine, s3: Any, settings: Settings, user_id: uuid.UUID, upload_id: uuid.UUID
-) -> PendingUpload:
-    """The caller's own, unused, unexpired upload whose stored object is within the limits and starts with
-    a header of the declared type under the pixel and decode-memory limits. No database connection is held
-    during the storage read; the write that follows re-checks the upload's state with a compare-and-set.
-    Decoding the pixels is the worker's part."""
+) -> None:
+    """Refuse unless the upload is the caller's own, unused and unexpired, and its stored object is within
+    the limits and starts with a header of the declared type under the pixel and decode-memory limits. No
+    database connection is held during the storage read; the write that follows re-checks the upload's
+    state with a compare-and-set. Decoding the pixels is the worker's part."""
     upload = _pending_upload(engine, user_id, upload_id)
     try:
         stored = read_object_start(s3, settings.s3_bucket, upload.object_key, HEADER_BYTES)
@@ -267,7 +267,6 @@ def verify_upload(
         raise errors.UploadRejected(str(error)) from error
     except ObjectMissing as error:
         raise errors.UploadNotReceived("the photo has not been uploaded yet") from error
-    return upload
 
 
 def analysis_queue(settings: Settings) -> QueueName:
