@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from apps.core.access_tokens import key_ring
+from apps.core.async_clients import open_async_clients
 from apps.core.db import get_engine
 from apps.core.errors import document_common_errors, install_error_handlers
 from apps.core.http_headers import SecurityHeadersMiddleware
@@ -90,10 +91,11 @@ def create_app(domains: Iterable[str]) -> FastAPI:
         raise ValueError("the auth service signs tokens: it needs ECO2_TOKEN_SIGNING_KEY, not the public key")
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if "waste" in selected:
             _declare_queues()
-        yield
+        async with open_async_clients(app, get_settings()):
+            yield
 
     settings = get_settings()
     docs = settings.docs_on

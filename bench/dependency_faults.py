@@ -10,6 +10,7 @@ effect shows. Prints a Markdown table.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import secrets
@@ -49,26 +50,28 @@ def row(name: str, healthy: Sequence[float], holed: Sequence[float]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from apps.core.cache import get_redis
+    from apps.core.cache import get_redis, make_async_redis
     from apps.core.queue import celery_app, declare_topology, publish_task
     from apps.core.queue_table import QueueName
     from apps.core.rate_limit import Limit, RequestLimiter
+    from apps.core.settings import get_settings
     from apps.waste.cache import FinishedJobCache
     from apps.waste.models import JobStatus
 
+    loop = asyncio.new_event_loop()  # the cache is written on an event loop, as the poll writes it
     REDIS_PROXY.start()
     BROKER_PROXY.start()
     provisioning.create_vhost(VHOST)
     try:
         with celery_app.connection_for_write() as connection:
             declare_topology(connection)
-        cache = FinishedJobCache(get_redis())
+        cache = FinishedJobCache(make_async_redis(get_settings().redis_url))
         limiter = RequestLimiter(get_redis(), f"bench-faults-{uuid.uuid4()}")
         job_id, user_id = uuid.uuid4(), uuid.uuid4()
         limit = Limit("bench:ip", 10_000_000, 10_000)
 
         def write() -> None:
-            cache.put(job_id, JobStatus.FAILED, user_id, b"{}")
+            loop.run_until_complete(cache.put(job_id, JobStatus.FAILED, user_id, b"{}"))
 
         def check() -> object:
             return limiter.try_acquire([(limit, "10.0.0.1")])
@@ -89,6 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "publish": timings_ms(publish, 10),
         }
     finally:
+        loop.close()
         REDIS_PROXY.restore()
         BROKER_PROXY.restore()
         REDIS_PROXY.cut()

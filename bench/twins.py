@@ -4,9 +4,9 @@ mounted in the product.
 
 GET  /twin/analyses/{job_id}: verify the bearer token, read one job row by primary key (sync, on FastAPI's
      thread pool, with the gateway's engine and Redis client).
-GET  /twin/async/analyses/{job_id}: the same I/O as `async def` on async drivers (`redis.asyncio` for the
-     revocation MGET, a psycopg `AsyncConnection` in autocommit for the SELECT): the cheapest code doing the
-     poll's I/O, so the fair anchor of GET analyses.
+GET  /twin/async/analyses/{job_id}: the same I/O as `async def` on the product's async clients (its
+     `redis.asyncio` client for the revocation MGET, its pool of psycopg `AsyncConnection`s in autocommit for
+     the SELECT): the cheapest code doing the poll's I/O, so the fair anchor of GET analyses.
 POST /twin/analyses: verify the token, HEAD the object, read its first bytes, insert the job, publish a
      message with a publisher confirm.
 Served exactly like the gateway (same uvicorn settings, same engine, S3 client and broker settings).
@@ -20,11 +20,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-import redis.asyncio
 from fastapi import FastAPI, Header, HTTPException, Request
 from pydantic import BaseModel
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from sqlalchemy import text
 
 from apps.core.access_tokens import (
@@ -36,19 +33,16 @@ from apps.core.access_tokens import (
     revoked_by,
     verify_access_token,
 )
+from apps.core.async_clients import AsyncClients, open_async_clients
 from apps.core.cache import get_redis
 from apps.core.db import get_engine
 from apps.core.queue import TASK_EXCHANGE, celery_app
 from apps.core.queue_table import QueueName
 from apps.core.settings import get_settings
 from apps.core.storage import get_s3_client
-from bench.async_pool import AsyncConnectionPool
 
 HEAD_BYTES = 32
-# As the gateway's engine (apps/core/db.py): as many connections as it keeps, the same checkout wait.
-ASYNC_POOL_SIZE = 20
-ASYNC_CHECKOUT_TIMEOUT_S = 5.0
-JOB_BY_ID = "SELECT id, user_id, status, created_at, finished_at FROM analysis_jobs WHERE id = %s"
+JOB_BY_ID = "SELECT id, user_id, status, created_at, finished_at FROM analysis_jobs WHERE id = %(job_id)s"
 
 
 class TwinSubmission(BaseModel):
@@ -76,26 +70,9 @@ def _user(authorization: str | None) -> uuid.UUID:
 
 @asynccontextmanager
 async def _async_clients(app: FastAPI) -> AsyncIterator[None]:
-    """The async twin's clients, made in the serving loop of each process and closed at shutdown."""
-    settings = get_settings()
-    timeout = settings.redis_timeout_seconds
-    app.state.redis = redis.asyncio.Redis.from_url(
-        settings.redis_url,
-        socket_timeout=timeout,
-        socket_connect_timeout=timeout,
-        retry=Retry(NoBackoff(), retries=0),
-    )
-    app.state.pool = AsyncConnectionPool(
-        settings.database_url,
-        ASYNC_POOL_SIZE,
-        ASYNC_CHECKOUT_TIMEOUT_S,
-        settings.database_connect_timeout_seconds,
-    )
-    try:
+    """The product's own async clients (apps/core/async_clients.py), made as the gateway makes them."""
+    async with open_async_clients(app, get_settings()):
         yield
-    finally:
-        await app.state.pool.close()
-        await app.state.redis.aclose()
 
 
 def create_twin_app() -> FastAPI:
@@ -107,11 +84,10 @@ def create_twin_app() -> FastAPI:
         job_id: uuid.UUID, request: Request, authorization: Annotated[str | None, Header()] = None
     ) -> dict[str, Any]:
         principal = _principal(authorization)
-        if revoked_by(await request.app.state.redis.mget(revocation_keys(principal))):
+        clients: AsyncClients = request.app.state.async_clients
+        if revoked_by(await clients.redis.mget(revocation_keys(principal))):
             raise HTTPException(401)
-        async with request.app.state.pool.connection() as connection:
-            cursor = await connection.execute(JOB_BY_ID, (job_id,))
-            row = await cursor.fetchone()
+        row = await clients.pool.fetch_one(JOB_BY_ID, {"job_id": job_id})
         if row is None or row[1] != principal.id:
             raise HTTPException(404)
         return {"job_id": str(row[0]), "status": row[2], "created_at": row[3].isoformat()}

@@ -1,4 +1,8 @@
-"""Redis: the shared cache and the home of the rate limits. Never the source of truth."""
+"""Redis: the shared cache and the home of the rate limits. Never the source of truth.
+
+Two clients with the same fail-fast behaviour: `GuardedRedis` (blocking, for request threads and workers)
+and `GuardedAsyncRedis` (for `async` hot paths on the event loop, made in the app's lifespan).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,8 @@ from functools import lru_cache
 from typing import Any, cast
 
 import redis
+import redis.asyncio
+from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -37,20 +43,28 @@ class GuardedRedis(redis.Redis):
         return result
 
 
-def make_redis(
-    url: str, timeout_seconds: float | None = None, breaker_reset_seconds: float | None = None
-) -> redis.Redis:
-    """A client that fails fast (short timeouts, no retry, a circuit breaker)."""
-    settings = get_settings()
-    timeout = settings.redis_timeout_seconds if timeout_seconds is None else timeout_seconds
-    client = cast(
-        GuardedRedis,
-        GuardedRedis.from_url(
-            url, socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), retries=0)
-        ),
-    )
+class GuardedAsyncRedis(redis.asyncio.Redis):
+    """`GuardedRedis` for the event loop: the same timeouts, the same kind of circuit breaker."""
+
+    breaker: CircuitBreaker
+
+    async def execute_command(self, *args: Any, **options: Any) -> Any:
+        if not self.breaker.allow():
+            raise RedisCircuitOpen("Redis circuit open")
+        try:
+            result = await super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
+        except (redis.ConnectionError, redis.TimeoutError):
+            self.breaker.record_failure()
+            raise
+        self.breaker.record_success()
+        return result
+
+
+def _guard(client: GuardedRedis | GuardedAsyncRedis, breaker_reset_seconds: float | None) -> None:
     reset = (
-        settings.dependency_breaker_reset_seconds if breaker_reset_seconds is None else breaker_reset_seconds
+        get_settings().dependency_breaker_reset_seconds
+        if breaker_reset_seconds is None
+        else breaker_reset_seconds
     )
     # Five failures in a row, not one: a slow moment must not open the circuit (while it is open, the token
     # revocation check fails closed and every authenticated request gets a 503).
@@ -59,6 +73,42 @@ def make_redis(
         failure_threshold=REDIS_FAILURES_TO_OPEN,
         reset_seconds=reset,
     )
+
+
+def _timeout(timeout_seconds: float | None) -> float:
+    return get_settings().redis_timeout_seconds if timeout_seconds is None else timeout_seconds
+
+
+def make_redis(
+    url: str, timeout_seconds: float | None = None, breaker_reset_seconds: float | None = None
+) -> redis.Redis:
+    """A client that fails fast (short timeouts, no retry, a circuit breaker)."""
+    timeout = _timeout(timeout_seconds)
+    client = cast(
+        GuardedRedis,
+        GuardedRedis.from_url(
+            url, socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), retries=0)
+        ),
+    )
+    _guard(client, breaker_reset_seconds)
+    return client
+
+
+def make_async_redis(
+    url: str, timeout_seconds: float | None = None, breaker_reset_seconds: float | None = None
+) -> GuardedAsyncRedis:
+    """`make_redis` for the event loop it is first used on (create it there, close it with `aclose`)."""
+    timeout = _timeout(timeout_seconds)
+    client = cast(
+        GuardedAsyncRedis,
+        GuardedAsyncRedis.from_url(
+            url,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            retry=AsyncRetry(NoBackoff(), retries=0),
+        ),
+    )
+    _guard(client, breaker_reset_seconds)
     return client
 
 

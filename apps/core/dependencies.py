@@ -23,7 +23,7 @@ from apps.core.access_tokens import (
     revoked_by,
     verify_access_token,
 )
-from apps.core.cache import get_redis
+from apps.core.cache import GuardedAsyncRedis, get_redis
 from apps.core.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -50,15 +50,10 @@ def check_csrf(request: Request, expected_hash: str | None) -> None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail=f"the {CSRF_HEADER} is not this session's")
 
 
-def authenticate(
-    request: Request,
-    settings: Settings,
-    redis_client: redis.Redis,
-    credentials: HTTPAuthorizationCredentials | None,
-    also_read: Sequence[str] = (),
-) -> tuple[Principal, list[Any]]:
-    """The caller, and the values of the Redis keys `also_read`, fetched in the revocation check's round trip
-    (an endpoint that needs Redis anyway pays no second round trip)."""
+def _verified(
+    request: Request, settings: Settings, credentials: HTTPAuthorizationCredentials | None
+) -> Principal:
+    """The token's principal (signature, claims, and CSRF on a cookie-authenticated write): no I/O."""
     token = credentials.credentials if credentials is not None else request.cookies.get(ACCESS_COOKIE)
     if not token:
         raise _unauthorized("missing bearer token or session cookie")
@@ -68,19 +63,58 @@ def authenticate(
         raise _unauthorized(str(error)) from error
     if credentials is None and request.method not in SAFE_METHODS:
         check_csrf(request, principal.csrf_hash)
+    return principal
+
+
+def _revocation_unknown(error: redis.RedisError) -> HTTPException:
+    logger.error("cannot check token revocation, refusing the request: %s", error)
+    return HTTPException(
+        status.HTTP_503_SERVICE_UNAVAILABLE,
+        detail="cannot verify the session right now; retry shortly",
+        headers={"Retry-After": "1"},
+    )
+
+
+def _unless_revoked(revocation: Sequence[str], values: list[Any]) -> list[Any]:
+    """The values read beside the revocation keys, once those say the token still stands."""
+    if revoked_by(values[: len(revocation)]):
+        raise _unauthorized("token revoked")
+    return values[len(revocation) :]
+
+
+def authenticate(
+    request: Request,
+    settings: Settings,
+    redis_client: redis.Redis,
+    credentials: HTTPAuthorizationCredentials | None,
+    also_read: Sequence[str] = (),
+) -> tuple[Principal, list[Any]]:
+    """The caller, and the values of the Redis keys `also_read`, fetched in the revocation check's round trip
+    (an endpoint that needs Redis anyway pays no second round trip)."""
+    principal = _verified(request, settings, credentials)
     revocation = revocation_keys(principal)
     try:
         values = cast(list[Any], redis_client.mget([*revocation, *also_read]))
     except redis.RedisError as error:
-        logger.error("cannot check token revocation, refusing the request: %s", error)
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            detail="cannot verify the session right now; retry shortly",
-            headers={"Retry-After": "1"},
-        ) from error
-    if revoked_by(values[: len(revocation)]):
-        raise _unauthorized("token revoked")
-    return principal, values[len(revocation) :]
+        raise _revocation_unknown(error) from error
+    return principal, _unless_revoked(revocation, values)
+
+
+async def authenticate_async(
+    request: Request,
+    settings: Settings,
+    redis_client: GuardedAsyncRedis,
+    credentials: HTTPAuthorizationCredentials | None,
+    also_read: Sequence[str] = (),
+) -> tuple[Principal, list[Any]]:
+    """`authenticate` on the event loop (an `async` endpoint's caller, with no thread hop)."""
+    principal = _verified(request, settings, credentials)
+    revocation = revocation_keys(principal)
+    try:
+        values = cast(list[Any], await redis_client.mget([*revocation, *also_read]))
+    except redis.RedisError as error:
+        raise _revocation_unknown(error) from error
+    return principal, _unless_revoked(revocation, values)
 
 
 BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]

@@ -3,7 +3,8 @@ and never echoes the request or names an internal object.
 
 Domains subclass `Eco2Error` (status, message, optional headers); one handler renders them all. Validation
 errors keep FastAPI's shape (`loc`, `msg`, `type`) without the offending input; infrastructure failures
-(database unreachable, pool exhausted) become 503 with Retry-After.
+(database unreachable or not answering, pool exhausted; blocking engine or async pool) become 503 with
+Retry-After.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
@@ -20,6 +22,8 @@ from pydantic import BaseModel
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from apps.core.async_db import PoolExhausted, QueryTimeout
 
 logger = logging.getLogger(__name__)
 
@@ -188,6 +192,9 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Eco2Error, eco2_error_handler)
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
-    app.add_exception_handler(PoolTimeout, database_busy_handler)
-    for unavailable in (OperationalError, InterfaceError):
+    for busy in (PoolTimeout, PoolExhausted):
+        app.add_exception_handler(busy, database_busy_handler)
+    # SQLAlchemy wraps the driver's errors on the blocking engine; the async pool raises psycopg's own.
+    for unavailable in (OperationalError, InterfaceError, psycopg.OperationalError, psycopg.InterfaceError):
         app.add_exception_handler(unavailable, database_unavailable_handler)
+    app.add_exception_handler(QueryTimeout, database_unavailable_handler)

@@ -142,6 +142,8 @@ class Settings(BaseSettings):
     redis_timeout_seconds: float = Field(default=0.1, gt=0)
     broker_timeout_seconds: float = Field(default=0.25, gt=0)
     database_connect_timeout_seconds: int = Field(default=3, ge=1)
+    # A hot-path read on the event loop (a poll's SELECT) waits at most this long for PostgreSQL's answer.
+    database_query_timeout_seconds: float = Field(default=3.0, gt=0)
     dependency_breaker_reset_seconds: float = Field(default=5.0, gt=0)
 
     @property

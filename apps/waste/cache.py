@@ -14,7 +14,7 @@ import uuid
 
 import redis
 
-from apps.core.cache import RedisCircuitOpen
+from apps.core.cache import GuardedAsyncRedis, RedisCircuitOpen
 from apps.core.observability.metrics import CACHE_REQUESTS
 from apps.waste.models import JobStatus
 
@@ -45,15 +45,17 @@ def cached_body(entry: bytes | None, user_id: uuid.UUID) -> bytes | None:
 
 
 class FinishedJobCache:
-    def __init__(self, client: redis.Redis) -> None:
+    """Written by the poll on the event loop, with the app's async Redis client."""
+
+    def __init__(self, client: GuardedAsyncRedis) -> None:
         self._client = client
 
-    def put(self, job_id: uuid.UUID, status: JobStatus, user_id: uuid.UUID, body: bytes) -> None:
+    async def put(self, job_id: uuid.UUID, status: JobStatus, user_id: uuid.UUID, body: bytes) -> None:
         """Keep the response body of a final job for its owner; other jobs are not cached."""
         if not status.final:
             return
         try:
-            self._client.set(
+            await self._client.set(
                 finished_job_key(job_id), str(user_id).encode() + body, ex=FINISHED_JOB_TTL_SECONDS
             )
         except RedisCircuitOpen:

@@ -4,13 +4,13 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-import redis
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials
 
 from apps.core.access_tokens import Principal
-from apps.core.cache import get_redis
-from apps.core.dependencies import SettingsDep, authenticate
+from apps.core.async_clients import AsyncRedisDep
+from apps.core.cache import GuardedAsyncRedis
+from apps.core.dependencies import SettingsDep, authenticate_async
 from apps.core.request_rate import limit_request
 from apps.core.settings import Settings, get_settings
 from apps.core.storage import get_s3_client
@@ -30,8 +30,8 @@ IdempotencyKey = Annotated[
 ]
 
 
-async def get_finished_job_cache() -> FinishedJobCache:
-    return FinishedJobCache(get_redis())
+async def get_finished_job_cache(redis_client: AsyncRedisDep) -> FinishedJobCache:
+    return FinishedJobCache(redis_client)
 
 
 FinishedJobCacheDep = Annotated[FinishedJobCache, Depends(get_finished_job_cache)]
@@ -45,24 +45,23 @@ class Poll:
 
 @dataclass(frozen=True)
 class PollReader:
-    """What a poll needs, resolved without a thread hop (an `async` dependency, unlike `SettingsDep` and
-    `RedisDep`); `read` then runs in the endpoint's own thread, so a poll takes one hop in all."""
+    """What a poll needs, on the event loop: the settings and the app's async Redis client."""
 
     settings: Settings
-    redis: redis.Redis
+    redis: GuardedAsyncRedis
 
-    def read(
+    async def read(
         self, request: Request, credentials: HTTPAuthorizationCredentials | None, job_id: uuid.UUID
     ) -> Poll:
         """The caller of a poll, and the job's cached answer read in the same Redis round trip."""
-        user, (entry,) = authenticate(
+        user, (entry,) = await authenticate_async(
             request, self.settings, self.redis, credentials, [finished_job_key(job_id)]
         )
         return Poll(user=user, cached_body=cached_body(entry, user.id))
 
 
-async def get_poll_reader() -> PollReader:
-    return PollReader(settings=get_settings(), redis=get_redis())
+async def get_poll_reader(redis_client: AsyncRedisDep) -> PollReader:
+    return PollReader(settings=get_settings(), redis=redis_client)
 
 
 PollReaderDep = Annotated[PollReader, Depends(get_poll_reader)]

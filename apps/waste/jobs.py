@@ -19,8 +19,10 @@ from typing import Any
 import sqlalchemy as sa
 from pydantic_core import to_json
 from sqlalchemy import CursorResult, or_, update
+from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg as psycopg_dialect
 from sqlmodel import Session, col, select
 
+from apps.core.async_db import AsyncConnectionPool
 from apps.core.db import autocommit
 from apps.core.time import utcnow
 from apps.waste import exceptions as errors
@@ -163,9 +165,14 @@ def events(session: Session, job_id: uuid.UUID) -> list[JobEvent]:
     return list(session.exec(statement))
 
 
-_READ_JOB = sa.select(
-    JOBS.c.user_id, JOBS.c.status, JOBS.c.created_at, JOBS.c.finished_at, JOBS.c.result, JOBS.c.error
-).where(JOBS.c.id == sa.bindparam("job_id"))
+_READ_JOB = str(
+    sa.select(
+        JOBS.c.user_id, JOBS.c.status, JOBS.c.created_at, JOBS.c.finished_at, JOBS.c.result, JOBS.c.error
+    )
+    .where(JOBS.c.id == sa.bindparam("job_id"))
+    .compile(dialect=psycopg_dialect())  # type: ignore[no-untyped-call]
+)
+"""A poll's read, as psycopg's SQL (`%(job_id)s`), compiled once from the table."""
 
 
 @dataclass(frozen=True)
@@ -174,19 +181,19 @@ class JobResponse:
     body: bytes  # the AnalysisRead document, as JSON
 
 
-def read_job(engine: sa.Engine, user_id: uuid.UUID, job_id: uuid.UUID) -> JobResponse:
-    """A poll's read: one Core SELECT by primary key, serialised once. The stored result is the worker's
-    `AnalysisResult.model_dump(mode="json")`, so it is sent as it is instead of being validated again."""
-    with autocommit(engine) as connection:
-        row = connection.execute(_READ_JOB, {"job_id": job_id}).first()
-    if row is None or row.user_id != user_id:
+async def read_job(pool: AsyncConnectionPool, user_id: uuid.UUID, job_id: uuid.UUID) -> JobResponse:
+    """A poll's read: one SELECT by primary key on the event loop, serialised once. The stored result is
+    the worker's `AnalysisResult.model_dump(mode="json")`, so it is sent as it is, not validated again."""
+    row = await pool.fetch_one(_READ_JOB, {"job_id": job_id})
+    if row is None or row[0] != user_id:
         raise errors.JobNotFound("no such analysis job")
+    _, status, created_at, finished_at, result, error = row
     document = {
         "job_id": job_id,
-        "status": row.status,
-        "created_at": row.created_at,
-        "finished_at": row.finished_at,
-        "result": row.result,
-        "error": row.error,
+        "status": status,
+        "created_at": created_at,
+        "finished_at": finished_at,
+        "result": result,
+        "error": error,
     }
-    return JobResponse(status=JobStatus(row.status), body=to_json(document))
+    return JobResponse(status=JobStatus(status), body=to_json(document))

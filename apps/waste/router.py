@@ -9,8 +9,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response, status
 from pydantic_core import to_json
 from sse_starlette import EventSourceResponse
-from starlette.concurrency import run_in_threadpool
 
+from apps.core.async_clients import AsyncPoolDep
 from apps.core.db import EngineDep
 from apps.core.dependencies import BearerCredentials, SettingsDep
 from apps.core.errors import error_responses
@@ -110,28 +110,28 @@ def create_analysis(
 @router.get(
     "/analyses/{job_id}", response_model=AnalysisRead, name="read_analysis", responses=error_responses(404)
 )
-def read_analysis(
+async def read_analysis(
     job_id: uuid.UUID,
     request: Request,
     credentials: BearerCredentials,
     reader: PollReaderDep,
-    engine: EngineDep,
+    pool: AsyncPoolDep,
     cache: FinishedJobCacheDep,
 ) -> Response:
-    """A poll: one Redis round trip (the token's revocation and the finished-job cache), then, unless the
-    job was cached, one primary-key read."""
-    poll = reader.read(request, credentials, job_id)
+    """A poll, on the event loop: one Redis round trip (the token's revocation and the finished-job cache),
+    then, unless the job was cached, one primary-key read."""
+    poll = await reader.read(request, credentials, job_id)
     if poll.cached_body is not None:
         return _json(poll.cached_body)
-    job = jobs.read_job(engine, poll.user.id, job_id)
-    cache.put(job_id, job.status, poll.user.id, job.body)
+    job = await jobs.read_job(pool, poll.user.id, job_id)
+    await cache.put(job_id, job.status, poll.user.id, job.body)
     return _json(job.body)
 
 
 @router.get("/analyses/{job_id}/events", name="stream_analysis", responses=error_responses(404))
-async def stream_analysis(job_id: uuid.UUID, user: CurrentUser, engine: EngineDep) -> EventSourceResponse:
+async def stream_analysis(job_id: uuid.UUID, user: CurrentUser, pool: AsyncPoolDep) -> EventSourceResponse:
     """Server-sent events: one `status` event per state change, the last one carrying the result."""
-    first = await run_in_threadpool(jobs.read_job, engine, user.id, job_id)  # 404 before the stream starts
+    first = await jobs.read_job(pool, user.id, job_id)  # 404 before the stream starts
 
     async def events() -> AsyncIterator[dict[str, str]]:
         job, last = first, None
@@ -143,7 +143,7 @@ async def stream_analysis(job_id: uuid.UUID, user: CurrentUser, engine: EngineDe
             if job.status.terminal:
                 return
             await asyncio.sleep(STREAM_POLL_SECONDS)
-            job = await run_in_threadpool(jobs.read_job, engine, user.id, job_id)
+            job = await jobs.read_job(pool, user.id, job_id)
         yield {"event": "timeout", "data": "{}"}
 
     return EventSourceResponse(events())
