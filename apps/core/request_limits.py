@@ -9,8 +9,9 @@ characters are refused by the fields that store text (NO_NUL_PATTERN). The endpo
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import BeforeValidator, Field, Strict
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from apps.core.errors import validation_issues
@@ -20,6 +21,18 @@ MAX_JSON_DEPTH = 32
 
 # Text that reaches PostgreSQL cannot hold NUL: request fields that store text declare and check this.
 NO_NUL_PATTERN = r"^[^\x00]*$"
+
+
+def _integral_number(value: Any) -> Any:
+    """JSON has one number type, and JSON Schema's "integer" admits ``309.0``: it is the integer 309. Other
+    values pass unchanged to the strict check, which refuses a bool, a string and a fraction."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# A request integer: a JSON number with no fraction; never `true` (strict), never "309" (no coercion). Bounds
+# go before the validator (as in `PositiveJsonInt`): after it, pydantic would not turn them into JSON Schema.
+JsonInt = Annotated[int, Strict(), BeforeValidator(_integral_number)]
+PositiveJsonInt = Annotated[int, Field(gt=0), Strict(), BeforeValidator(_integral_number)]
 
 
 class RequestRejected(Exception):

@@ -4,10 +4,10 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat
 
 from apps.core.images import EXTENSION_BY_CONTENT_TYPE
-from apps.core.request_limits import NO_NUL_PATTERN
+from apps.core.request_limits import NO_NUL_PATTERN, PositiveJsonInt
 from apps.waste.analysis.types import Answer
 from apps.waste.models import JobStatus
 
@@ -19,9 +19,8 @@ class UploadCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     content_type: ImageContentType
-    # Strict: JSON `true` is not the number 1.
-    size_bytes: StrictInt | None = Field(
-        default=None, gt=0, description="optional; checked against the limit early"
+    size_bytes: PositiveJsonInt | None = Field(
+        default=None, description="optional; checked against the limit early"
     )
 
 

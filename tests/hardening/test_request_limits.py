@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from fastapi import FastAPI, HTTPException, Response
 from fastapi.testclient import TestClient
-from pydantic import BaseModel, ConfigDict, StrictInt
+from pydantic import BaseModel, ConfigDict
 
+from apps.core.request_limits import JsonInt
 from apps.core.settings import Settings
 from apps.main import create_app, install_hardening
 from tests.support.identity import fresh_signing_key_pem
@@ -22,7 +23,7 @@ class Payload(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str
-    count: StrictInt | None = None
+    count: JsonInt | None = None
 
 
 def make_app(**overrides: object) -> FastAPI:
@@ -100,10 +101,17 @@ def test_odd_json_is_a_422_not_a_500(client: TestClient, body: bytes) -> None:
     assert isinstance(detail, list) and detail[0]["type"] == "json_invalid"
 
 
-def test_a_bool_is_not_an_int(client: TestClient) -> None:
-    status, payload = post_raw(client, b'{"name": "a", "count": true}')
+@pytest.mark.parametrize("count", [b"true", b'"3"', b"3.5"], ids=["bool", "string", "fraction"])
+def test_only_a_whole_json_number_is_an_int(client: TestClient, count: bytes) -> None:
+    status, payload = post_raw(client, b'{"name": "a", "count": ' + count + b"}")
     assert status == 422
     assert payload["detail"][0]["loc"] == ["body", "count"]
+
+
+def test_a_whole_number_written_with_a_fraction_is_that_int(client: TestClient) -> None:
+    """JSON Schema's "integer" admits 3.0, so the OpenAPI promises it is accepted."""
+    status, payload = post_raw(client, b'{"name": "a", "count": 3.0}')
+    assert status == 200 and payload == {"name": "a", "count": 3}
 
 
 def test_validation_errors_echo_no_input_and_stay_small(client: TestClient) -> None:

@@ -2,29 +2,37 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from apps.waste.feedback.models import FeedbackVerdict
 
 
-class FeedbackCreate(BaseModel):
-    """``confirmed``: the answer was right. ``corrected``: the answer was wrong (or missing); ``category``
-    (a taxonomy category key, e.g. ``recyclable/paper_pack``) and optionally ``item`` say what it is."""
+class Confirmation(BaseModel):
+    """``confirmed``: the answer was right (it names no category: it confirms the one given)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    verdict: FeedbackVerdict
-    category: str | None = Field(default=None, min_length=1, max_length=100)
+    verdict: Literal[FeedbackVerdict.CONFIRMED]
+    category: None = None
+    item: None = None
+
+
+class Correction(BaseModel):
+    """``corrected``: the answer was wrong (or missing); ``category`` (a taxonomy category key, e.g.
+    ``recyclable/paper_pack``) and optionally ``item`` say what it is."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    verdict: Literal[FeedbackVerdict.CORRECTED]
+    category: str = Field(min_length=1, max_length=100)
     item: str | None = Field(default=None, min_length=1, max_length=150)
 
-    @model_validator(mode="after")
-    def _category_only_with_a_correction(self) -> FeedbackCreate:
-        if self.verdict is FeedbackVerdict.CORRECTED and self.category is None:
-            raise ValueError("a correction needs the right category")
-        if self.verdict is FeedbackVerdict.CONFIRMED and (self.category or self.item):
-            raise ValueError("a confirmation takes no category or item: it confirms the answer given")
-        return self
+
+# Which fields go with which verdict is in the schema itself (one of two shapes), not in a validator the
+# OpenAPI cannot show.
+FeedbackCreate = Annotated[Confirmation | Correction, Field(discriminator="verdict")]
 
 
 class FeedbackRead(BaseModel):

@@ -12,8 +12,8 @@ from sqlmodel import Session, col, select
 
 from apps.recycling.taxonomy import get_taxonomy
 from apps.waste.feedback import exceptions as errors
-from apps.waste.feedback.models import AnalysisFeedback, FeedbackVerdict, ScanFeatures
-from apps.waste.feedback.schemas import FeedbackCreate, FeedbackRead
+from apps.waste.feedback.models import AnalysisFeedback, ScanFeatures
+from apps.waste.feedback.schemas import Confirmation, Correction, FeedbackCreate, FeedbackRead
 from apps.waste.models import AnalysisJob, JobStatus
 from apps.waste.service import get_job
 
@@ -34,9 +34,8 @@ def _answered(job: AnalysisJob) -> tuple[str | None, str | None]:
     return classification.get("category"), classification.get("item")
 
 
-def _checked_correction(body: FeedbackCreate) -> tuple[str, str | None]:
+def _checked_correction(body: Correction) -> tuple[str, str | None]:
     taxonomy = get_taxonomy()
-    assert body.category is not None
     if not taxonomy.has_category(body.category):
         raise errors.FeedbackRejected(
             f"unknown category {body.category!r}; see GET /api/v1/recycling/categories"
@@ -70,7 +69,7 @@ def submit_feedback(
             f"the analysis is {job.status}; feedback is taken once it has succeeded"
         )
     answered_category, answered_item = _answered(job)
-    if body.verdict is FeedbackVerdict.CONFIRMED:
+    if isinstance(body, Confirmation):
         if answered_category is None:
             raise errors.FeedbackRejected("the analysis gave no answer to confirm; send a correction instead")
         category, item = answered_category, answered_item
