@@ -24,6 +24,7 @@ from apps.core.db import get_engine
 from apps.core.errors import document_common_errors, install_error_handlers
 from apps.core.http_headers import SecurityHeadersMiddleware
 from apps.core.observability import http as observability
+from apps.core.observability.http import quiet_request_log
 from apps.core.observability.logging import configure_logging
 from apps.core.queue import celery_app, declare_topology
 from apps.core.redaction import install_log_redaction
@@ -34,10 +35,12 @@ logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
 # Domain name → module exposing `router`, imported on demand: a one-domain service loads only its own code.
+# Routes are matched in this order, one by one (FastAPI has no prefix shortcut), and the prefixes are
+# disjoint: the scan routes, polled several times a second per scan, come first.
 DOMAIN_ROUTERS = {
+    "waste": "apps.waste.router",
     "auth": "apps.auth.router",
     "users": "apps.users.router",
-    "waste": "apps.waste.router",
     "recycling": "apps.recycling.router",
     "locations": "apps.locations.router",
 }
@@ -116,10 +119,12 @@ def create_app(domains: Iterable[str]) -> FastAPI:
     observability.install(app, settings, queued_jobs)
 
     @app.get("/healthz", include_in_schema=False)
+    @quiet_request_log
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
     @app.get("/readyz", include_in_schema=False)
+    @quiet_request_log
     def readyz() -> dict[str, str]:
         try:
             with Session(get_engine()) as session:

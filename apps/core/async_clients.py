@@ -1,7 +1,7 @@
 """The clients of the `async` hot paths: a pool of async PostgreSQL connections and an async Redis client.
 
 They belong to one event loop, so the app makes them in its lifespan (`open_async_clients`) and closes them
-at shutdown; endpoints get them through `AsyncPoolDep` and `AsyncRedisDep` (no thread hop). Both fail fast
+at shutdown; endpoints get them through `AsyncClientsDep` (no thread hop). Both fail fast
 as their blocking twins do (apps/core/db.py, apps/core/cache.py).
 """
 
@@ -56,7 +56,7 @@ async def open_async_clients(app: FastAPI, settings: Settings) -> AsyncIterator[
         await clients.aclose()
 
 
-def _clients(request: Request) -> AsyncClients:
+async def get_async_clients(request: Request) -> AsyncClients:
     clients: AsyncClients | None = getattr(request.app.state, "async_clients", None)
     if clients is None:
         raise RuntimeError(
@@ -66,13 +66,4 @@ def _clients(request: Request) -> AsyncClients:
     return clients
 
 
-async def get_async_pool(request: Request) -> AsyncConnectionPool:
-    return _clients(request).pool
-
-
-async def get_async_redis(request: Request) -> GuardedAsyncRedis:
-    return _clients(request).redis
-
-
-AsyncPoolDep = Annotated[AsyncConnectionPool, Depends(get_async_pool)]
-AsyncRedisDep = Annotated[GuardedAsyncRedis, Depends(get_async_redis)]
+AsyncClientsDep = Annotated[AsyncClients, Depends(get_async_clients)]

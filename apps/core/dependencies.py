@@ -32,6 +32,8 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 RedisDep = Annotated[redis.Redis, Depends(get_redis)]
 
 bearer_scheme = HTTPBearer(auto_error=False)
+# The OpenAPI security of a route that calls `bearer_scheme` itself instead of depending on it.
+BEARER_SECURITY: dict[str, Any] = {"security": [{bearer_scheme.scheme_name: []}]}
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 

@@ -10,17 +10,17 @@ from fastapi import APIRouter, Depends, Request, Response, status
 from pydantic_core import to_json
 from sse_starlette import EventSourceResponse
 
-from apps.core.async_clients import AsyncPoolDep
+from apps.core.async_clients import AsyncClientsDep
 from apps.core.db import EngineDep
-from apps.core.dependencies import BearerCredentials, SettingsDep
+from apps.core.dependencies import BEARER_SECURITY, SettingsDep
 from apps.core.errors import error_responses
+from apps.core.observability.http import quiet_request_log
 from apps.core.observability.logging import bind_job
 from apps.users.dependencies import CurrentUser
 from apps.waste import jobs, metrics, service
 from apps.waste.dependencies import (
-    FinishedJobCacheDep,
     IdempotencyKey,
-    PollReaderDep,
+    PollDep,
     S3Dep,
     limit_analyses,
     limit_uploads,
@@ -108,29 +108,29 @@ def create_analysis(
 
 
 @router.get(
-    "/analyses/{job_id}", response_model=AnalysisRead, name="read_analysis", responses=error_responses(404)
+    "/analyses/{job_id}",
+    response_model=AnalysisRead,
+    name="read_analysis",
+    responses=error_responses(404),
+    openapi_extra=BEARER_SECURITY,
 )
-async def read_analysis(
-    job_id: uuid.UUID,
-    request: Request,
-    credentials: BearerCredentials,
-    reader: PollReaderDep,
-    pool: AsyncPoolDep,
-    cache: FinishedJobCacheDep,
-) -> Response:
+@quiet_request_log  # polled every few hundred ms while a scan runs; errors are still logged
+async def read_analysis(job_id: uuid.UUID, poll: PollDep) -> Response:
     """A poll, on the event loop: one Redis round trip (the token's revocation and the finished-job cache),
     then, unless the job was cached, one primary-key read."""
-    poll = await reader.read(request, credentials, job_id)
     if poll.cached_body is not None:
         return _json(poll.cached_body)
-    job = await jobs.read_job(pool, poll.user.id, job_id)
-    await cache.put(job_id, job.status, poll.user.id, job.body)
+    job = await jobs.read_job(poll.pool, poll.user.id, job_id)
+    await poll.cache.put(job_id, job.status, poll.user.id, job.body)
     return _json(job.body)
 
 
 @router.get("/analyses/{job_id}/events", name="stream_analysis", responses=error_responses(404))
-async def stream_analysis(job_id: uuid.UUID, user: CurrentUser, pool: AsyncPoolDep) -> EventSourceResponse:
+async def stream_analysis(
+    job_id: uuid.UUID, user: CurrentUser, clients: AsyncClientsDep
+) -> EventSourceResponse:
     """Server-sent events: one `status` event per state change, the last one carrying the result."""
+    pool = clients.pool
     first = await jobs.read_job(pool, user.id, job_id)  # 404 before the stream starts
 
     async def events() -> AsyncIterator[dict[str, str]]:

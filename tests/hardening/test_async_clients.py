@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
 
-from apps.core.async_clients import AsyncClients, AsyncPoolDep, open_async_clients
+from apps.core.async_clients import AsyncClients, AsyncClientsDep, open_async_clients
 from apps.core.async_db import AsyncConnectionPool, PoolExhausted, QueryTimeout, psycopg_conninfo
 from apps.core.cache import REDIS_FAILURES_TO_OPEN, make_async_redis
 from apps.core.errors import install_error_handlers
@@ -158,8 +158,8 @@ def test_the_clients_live_on_the_app_while_it_runs_and_a_missing_lifespan_is_nam
     app = FastAPI(lifespan=lambda app: _keep(app, seen))
 
     @app.get("/pool")
-    async def pool_size(pool: AsyncPoolDep) -> dict[str, bool]:
-        return {"same": pool is seen[0].pool}
+    async def pool_size(clients: AsyncClientsDep) -> dict[str, bool]:
+        return {"same": clients is seen[0]}
 
     with TestClient(app) as client:
         assert client.get("/pool").json() == {"same": True}

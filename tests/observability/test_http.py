@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
+import pytest
 from fastapi import APIRouter, FastAPI, HTTPException
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 
-from apps.core.observability.http import install
+from apps.core.observability.http import install, quiet_request_log
 from apps.core.settings import Settings
 
 ITEM_ROUTE = "/api/v1/things/items/{item_id}"
@@ -20,6 +23,13 @@ def make_app(settings: Settings) -> FastAPI:
         if item_id == 0:
             raise HTTPException(500, "broken")
         return {"item_id": item_id}
+
+    @router.get("/polls/{poll_id}")
+    @quiet_request_log
+    def poll(poll_id: int) -> dict[str, int]:
+        if poll_id == 0:
+            raise HTTPException(404, "no such poll")
+        return {"poll_id": poll_id}
 
     app = FastAPI()
     app.include_router(router, prefix="/api/v1/things")
@@ -67,3 +77,21 @@ def test_metrics_disabled_serves_no_endpoint_and_counts_nothing() -> None:
     assert response.headers["x-request-id"], "request ids do not depend on metrics"
     assert client.get("/metrics").status_code == 404
     assert count(ITEM_ROUTE, "GET", "200") == before
+
+
+def test_a_quiet_endpoint_logs_its_successes_at_debug_and_its_errors_at_info(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    client = TestClient(make_app(Settings()))
+    with caplog.at_level(logging.DEBUG, logger="eco2.http"):
+        client.get("/api/v1/things/polls/1")
+        client.get("/api/v1/things/polls/0")
+        client.get("/api/v1/things/items/1")
+        client.get("/metrics")
+    levels = {record.getMessage(): record.levelno for record in caplog.records if record.name == "eco2.http"}
+    assert levels == {
+        "GET /api/v1/things/polls/{poll_id} 200": logging.DEBUG,
+        "GET /api/v1/things/polls/{poll_id} 404": logging.INFO,
+        "GET /api/v1/things/items/{item_id} 200": logging.INFO,
+        "GET /metrics 200": logging.DEBUG,
+    }

@@ -65,6 +65,7 @@ def lines(stream: io.StringIO) -> list[dict[str, object]]:
         ("amqp://guest:hunter2-password@rabbitmq:5672//", "hunter2-password"),
         ("openai key sk-proj-abcdefghijklmnop1234 rejected", "sk-proj-abcdefghijklmnop1234"),
         ("Authorization: KakaoAK 0123456789abcdef", "0123456789abcdef"),
+        ("retried with bearer abc123def456ghi", "abc123def456ghi"),
         ("the secret is the-configured-secret-value", "the-configured-secret-value"),
         (f"image_url data:image/jpeg;base64,{base64.b64encode(PHOTO).decode()}", "AAECAwQFBgcICQ"),
         (f"read {PHOTO[:40]!r}", "\\x00\\x01\\x02"),

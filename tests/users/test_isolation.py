@@ -11,7 +11,7 @@ import httpx
 
 from apps.core.dependencies import get_current_user
 from apps.main import create_gateway
-from apps.waste.dependencies import get_poll_reader
+from apps.waste.dependencies import read_poll
 from tests.support.identity import SignedIn, sign_in
 from tests.support.routes import user_scoped_routes
 from tests.waste.conftest import image_bytes, upload_photo
@@ -123,8 +123,8 @@ PROBES: dict[tuple[str, str], Probe] = {
 def test_every_user_scoped_route_has_a_probe() -> None:
     gateway = create_gateway()
     # The two dependencies that turn a request into a user (both through `authenticate`): CurrentUser, and
-    # the poll's reader, which reads the finished-job cache in the same Redis round trip.
-    scoped = user_scoped_routes(gateway, get_current_user) | user_scoped_routes(gateway, get_poll_reader)
+    # the poll (`read_poll`), which reads the finished-job cache in the same Redis round trip.
+    scoped = user_scoped_routes(gateway, get_current_user) | user_scoped_routes(gateway, read_poll)
     assert scoped == set(PROBES)
 
 

@@ -15,9 +15,9 @@ from sqlalchemy import update
 from sqlmodel import Session, col, create_engine
 
 from apps.core import request_rate
-from apps.core.async_clients import get_async_pool
+from apps.core.async_clients import AsyncClients
 from apps.core.async_db import AsyncConnectionPool
-from apps.core.cache import get_redis
+from apps.core.cache import get_redis, make_async_redis
 from apps.core.db import get_engine, get_request_engine, get_session
 from apps.core.queue import broker_breaker
 from apps.core.rate_limit import RequestLimiter
@@ -156,10 +156,11 @@ def test_an_unreachable_database_is_a_503_with_retry_after(database: str) -> Non
     app = create_gateway()
     app.dependency_overrides[get_session] = unreachable_session
     app.dependency_overrides[get_request_engine] = lambda: dead
-    app.dependency_overrides[get_async_pool] = lambda: dead_pool
+    dead_clients = AsyncClients(dead_pool, make_async_redis(get_settings().redis_url))  # Redis answers
     token = access_token_for(uuid.uuid4(), get_settings())
     auth = {"Authorization": f"Bearer {token}"}
     with TestClient(app) as client:
+        app.state.async_clients = dead_clients  # in place of the ones the lifespan made
         responses = [
             client.post("/api/v1/auth/local/token", json={"subject": "x"}),
             client.get("/api/v1/users/me", headers=auth),

@@ -11,6 +11,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Response
 from prometheus_client.registry import Collector
@@ -27,8 +28,22 @@ logger = logging.getLogger("eco2.http")
 REQUEST_ID_HEADER = "x-request-id"
 # A caller's (or the load balancer's) request id is kept only if it is short and plain; otherwise we make one.
 _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{8,64}")
-# Probes and scrapes arrive every few seconds: their request lines are debug-level.
-QUIET_ROUTES = frozenset({"/healthz", "/readyz", metrics.METRICS_PATH})
+_QUIET = "eco2_quiet_request_log"
+
+EndpointT = TypeVar("EndpointT", bound=Callable[..., Any])
+
+
+def quiet_request_log(endpoint: EndpointT) -> EndpointT:
+    """Mark an endpoint whose successful requests are frequent and uneventful (probes, scrapes, a scan's
+    status polls): their request lines are debug-level; an error answer is still logged at info. The HTTP
+    metrics count every request either way."""
+    setattr(endpoint, _QUIET, True)
+    return endpoint
+
+
+def _log_level(scope: Scope, status: int) -> int:
+    endpoint = getattr(scope.get("route"), "endpoint", None)
+    return logging.DEBUG if status < 400 and getattr(endpoint, _QUIET, False) else logging.INFO
 
 
 def request_id_from(headers: Sequence[tuple[bytes, bytes]]) -> str:
@@ -90,7 +105,7 @@ class ObservabilityMiddleware:
                         metrics.HTTP_REQUESTS.labels(route, method, str(status)).inc()
                         metrics.HTTP_REQUEST_DURATION.labels(route, method).observe(elapsed)
                 logger.log(
-                    logging.DEBUG if route in QUIET_ROUTES else logging.INFO,
+                    _log_level(scope, status),
                     "%s %s %d",
                     method,
                     route,
@@ -109,6 +124,7 @@ def install(app: FastAPI, settings: Settings, collectors: Callable[[], Sequence[
         return
 
     @app.get(metrics.METRICS_PATH, include_in_schema=False)
+    @quiet_request_log
     async def prometheus_metrics() -> Response:
         # Reading every process's files (and any database-backed collector) blocks: not on the event loop.
         body, content_type = await run_in_threadpool(metrics.render, collectors())

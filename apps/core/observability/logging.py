@@ -81,6 +81,12 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+# Every pattern above needs one of these (or a run of 120 characters): text without any has nothing to
+# redact but configured secrets, and skips the patterns (most log lines: the request line, route templates).
+_MAY_NEED_PATTERNS = re.compile(r"[:=\\]|eyJ|sk-|(?i:bearer|basic|kakaoak)")
+_SHORTEST_BASE64_RUN = 120
+
+
 class Redactor:
     """Removes tokens, keys, signatures, presigned URL credentials and photo bytes from text."""
 
@@ -91,6 +97,8 @@ class Redactor:
     def __call__(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, REDACTED)
+        if len(text) < _SHORTEST_BASE64_RUN and _MAY_NEED_PATTERNS.search(text) is None:
+            return text
         for pattern, replacement in _PATTERNS:
             text = pattern.sub(replacement, text)
         return text
