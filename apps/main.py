@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, HTTPException
-from fastapi.middleware.cors import CORSMiddleware
 from prometheus_client.registry import Collector
 from sqlalchemy import text
 from sqlmodel import Session
@@ -22,7 +21,7 @@ from apps.core.access_tokens import key_ring
 from apps.core.async_clients import open_async_clients
 from apps.core.db import get_engine
 from apps.core.errors import document_common_errors, install_error_handlers
-from apps.core.http_headers import SecurityHeadersMiddleware
+from apps.core.http_headers import BrowserCorsMiddleware, SecurityHeadersMiddleware
 from apps.core.observability import http as observability
 from apps.core.observability.http import quiet_request_log
 from apps.core.observability.logging import configure_logging
@@ -71,7 +70,7 @@ def install_hardening(app: FastAPI, settings: Settings) -> None:
     document_common_errors(app)
     app.add_middleware(RequestLimitsMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(
-        CORSMiddleware,
+        BrowserCorsMiddleware,
         allow_origins=settings.cors_origins,
         allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
         allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],

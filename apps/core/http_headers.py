@@ -1,8 +1,11 @@
-"""Response headers every API response carries: security headers, HSTS behind TLS, and no caching of
-anything an endpoint did not explicitly mark cacheable (user data must never sit in a shared cache)."""
+"""Response headers every API response carries: security headers, HSTS behind TLS, no caching of anything
+an endpoint did not explicitly mark cacheable (user data must never sit in a shared cache), and
+`Vary: Origin` (an answer depends on the caller's origin through CORS). CORS itself runs only for requests
+that carry an Origin (`BrowserCorsMiddleware`): most API calls are not from a browser."""
 
 from __future__ import annotations
 
+from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 SECURITY_HEADERS = {
@@ -12,6 +15,23 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
 }
 DEFAULT_CACHE_CONTROL = "private, no-store"
+VARY_ORIGIN = (b"vary", b"Origin")
+
+
+def _with_origin(header: tuple[bytes, bytes]) -> tuple[bytes, bytes]:
+    name, value = header
+    return (name, value + b", Origin") if name.lower() == b"vary" else header
+
+
+class BrowserCorsMiddleware(CORSMiddleware):
+    """Starlette's CORS, skipped for requests without an Origin header (nothing to allow or refuse); the
+    `Vary: Origin` it would add to those is added by `SecurityHeadersMiddleware` to every response."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not any(name == b"origin" for name, _ in scope["headers"]):
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def _behind_tls(scope: Scope) -> bool:
@@ -45,6 +65,12 @@ class SecurityHeadersMiddleware:
                 headers = list(message.get("headers", ()))
                 present = {name.lower() for name, _ in headers}
                 message["headers"] = headers + [item for item in defaults if item[0] not in present]
+                if b"vary" not in present:
+                    message["headers"].append(VARY_ORIGIN)
+                elif not any(
+                    name.lower() == b"vary" and b"origin" in value.lower() for name, value in headers
+                ):
+                    message["headers"] = [_with_origin(item) for item in message["headers"]]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

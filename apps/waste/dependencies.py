@@ -33,6 +33,7 @@ IdempotencyKey = Annotated[
 class Poll:
     """A poll's caller and what the poll needs next, resolved in one dependency (one Redis round trip)."""
 
+    job_id: uuid.UUID
     user: Principal
     cached_body: bytes | None  # the finished job's response, when Redis holds it for this user
     pool: AsyncConnectionPool
@@ -44,13 +45,15 @@ async def read_poll(job_id: uuid.UUID, request: Request) -> Poll:
 
     Polls are the most frequent request, and each sub-dependency costs FastAPI a solve (about a tenth of a
     poll's CPU in all), so this one calls the bearer scheme and the clients' getter itself; the route
-    declares the bearer security in its OpenAPI (`BEARER_SECURITY`)."""
+    declares the bearer security in its OpenAPI (`BEARER_SECURITY`) and takes the job id from here (a path
+    parameter is parsed once per dependant that declares it)."""
     clients = await get_async_clients(request)
     credentials = await bearer_scheme(request)
     user, (entry,) = await authenticate_async(
         request, get_settings(), clients.redis, credentials, [finished_job_key(job_id)]
     )
     return Poll(
+        job_id=job_id,
         user=user,
         cached_body=cached_body(entry, user.id),
         pool=clients.pool,

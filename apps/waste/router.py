@@ -115,13 +115,13 @@ def create_analysis(
     openapi_extra=BEARER_SECURITY,
 )
 @quiet_request_log  # polled every few hundred ms while a scan runs; errors are still logged
-async def read_analysis(job_id: uuid.UUID, poll: PollDep) -> Response:
+async def read_analysis(poll: PollDep) -> Response:
     """A poll, on the event loop: one Redis round trip (the token's revocation and the finished-job cache),
     then, unless the job was cached, one primary-key read."""
     if poll.cached_body is not None:
         return _json(poll.cached_body)
-    job = await jobs.read_job(poll.pool, poll.user.id, job_id)
-    await poll.cache.put(job_id, job.status, poll.user.id, job.body)
+    job = await jobs.read_job(poll.pool, poll.user.id, poll.job_id)
+    await poll.cache.put(poll.job_id, job.status, poll.user.id, job.body)
     return _json(job.body)
 
 

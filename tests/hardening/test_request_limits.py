@@ -44,6 +44,11 @@ def make_app(**overrides: object) -> FastAPI:
         response.headers["Cache-Control"] = "public, max-age=60"
         return {"ok": "yes"}
 
+    @app.get("/varies")
+    def varies(response: Response) -> dict[str, str]:
+        response.headers["Vary"] = "Accept-Language"
+        return {"ok": "yes"}
+
     settings = Settings(max_body_bytes=LIMIT, cors_origins=["https://app.example"], **overrides)  # type: ignore[arg-type]
     install_hardening(app, settings)
     app.state.received = received
@@ -161,6 +166,13 @@ def test_cors_preflight_for_a_configured_origin(client: TestClient) -> None:
     assert preflight.headers["Access-Control-Allow-Origin"] == "https://app.example"
     simple = client.post("/echo", json={"name": "a"}, headers={"Origin": "https://app.example"})
     assert simple.headers["Access-Control-Allow-Origin"] == "https://app.example"
+    assert simple.headers.get_list("Vary") == ["Origin"], "once, though two middlewares know of it"
+
+
+def test_every_answer_varies_by_origin_also_without_one(client: TestClient) -> None:
+    """A shared cache must not serve a non-browser answer (no CORS headers) to a browser, or the reverse."""
+    assert client.post("/echo", json={"name": "a"}).headers.get_list("Vary") == ["Origin"]
+    assert client.get("/varies").headers["Vary"] == "Accept-Language, Origin"
 
 
 def test_cors_refuses_other_origins(client: TestClient) -> None:
