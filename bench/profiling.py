@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # (label, markers): a sample belongs to the first label one of whose markers appears in its stack.
-POST_ANALYSES_PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+Parts = tuple[tuple[str, tuple[str, ...]], ...]
+POST_ANALYSES_PARTS: Parts = (
     (
         "S3 ranged GET of the photo's first bytes (boto3 → embedded S3)",
         ("read_object_start (apps/core/storage.py", "read_object (apps/core/storage.py"),
@@ -29,6 +30,18 @@ POST_ANALYSES_PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("database connection pool (waiting for a connection, reset on return)", ("(sqlalchemy/pool/",)),
     ("database queries (SQLAlchemy, psycopg)", ("sqlalchemy/", "psycopg/")),
 )
+GET_ANALYSES_PARTS: Parts = (
+    (
+        "bearer token signature and claims (PyJWT, Ed25519)",
+        ("verify_access_token (apps/core/access_tokens.py",),
+    ),
+    ("Redis MGET (revocation keys + finished-job cache)", ("(redis/",)),
+    ("PostgreSQL read (psycopg, async pool)", ("(psycopg/", "fetch_one (apps/core/async_db.py")),
+    ("the answer's JSON, the poll's own code", ("(apps/waste/",)),
+    ("dependency solving and parameters (FastAPI)", ("solve_dependencies (fastapi/",)),
+    ("middleware, routing, the response (FastAPI, Starlette, ours)", ("run_asgi (uvicorn/",)),
+)
+"""GET's parts: the rest is uvicorn's HTTP parsing and the event loop's own work."""
 # Wall-clock samples that are request work in a threadpool thread (sync endpoint and sync dependencies).
 HANDLER_MARKERS = ("(apps/",)
 REST = "everything else (FastAPI, uvicorn, app code)"
@@ -87,7 +100,7 @@ class Sampler:
             message = errors.decode(errors="replace").strip().splitlines() or ["no output"]
             raise ProfileFailed(f"py-spy failed ({self._process.returncode}): {message[0]}")
 
-    def profile(self, parts: tuple[tuple[str, tuple[str, ...]], ...]) -> Profile:
+    def profile(self, parts: Parts) -> Profile:
         counts: Counter[str] = Counter()
         for line in self.output.read_text().splitlines():
             stack, _, count = line.rpartition(" ")

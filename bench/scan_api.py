@@ -9,8 +9,8 @@ on an isolated stack that this run starts and removes.
    complete scan = reserve + submit + POLLS_PER_SCAN polls.
 2. Open loop (constant arrival rate): at half of each endpoint's own throughput, then at half the hello
    throughput (the goal read literally); p50/p99 from each request's scheduled time.
-3. py-spy profiles of the gateway under POST load: the shares of request time (waits included) and of CPU
-   spent on S3, decoding, the broker, the database.
+3. py-spy profiles of the gateway under POST load (the shares of request time, waits included, and of CPU
+   spent on S3, the header check, the broker, the database) and of its CPU under GET load.
 
 No Celery worker runs: a POST's work ends when RabbitMQ confirms the message (publisher confirms); the jobs
 stay queued, so GET reads a queued job, as most polls do.
@@ -66,7 +66,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--api-factory", default="apps.main:create_gateway", help="ASGI app factory of the API under test"
     )
     parser.add_argument("--photo", type=Path, help="JPEG to upload (default: apps/samples/, else generated)")
-    parser.add_argument("--no-profile", action="store_true", help="skip the py-spy profile of POST")
+    parser.add_argument("--no-profile", action="store_true", help="skip the py-spy profiles of POST and GET")
     parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md")
     return parser.parse_args(argv)
 
@@ -320,7 +320,20 @@ class Bench:
         results["get_half_hello"] = self.open("GET analyses", self.gateway, get_payloads, half_hello)
         self.recover("the GET window at half the hello load")
 
-        results["profiles"] = [] if args.no_profile else self.profile_post(capacity)
+        profiled_posts = math.ceil(capacity * 1.6 * min(args.duration, 6.0)) + args.connections
+        results["profiles"] = (
+            []
+            if args.no_profile
+            else self.profile(
+                "POST analyses", lambda: self.posts(profiled_posts), profiling.POST_ANALYSES_PARTS, True
+            )
+        )
+        # The poll runs on the event loop: no request threads to sample, so its CPU profile only.
+        results["get_profiles"] = (
+            []
+            if args.no_profile
+            else self.profile("GET analyses", lambda: gets, profiling.GET_ANALYSES_PARTS, False)
+        )
         self.note_server_errors()
         results["notes"] = self.notes
         return results
@@ -330,35 +343,42 @@ class Bench:
         if key not in results or result.rps > results[key].rps:
             results[key] = result
 
-    def profile_post(self, capacity: float) -> list[profiling.Profile]:
-        """Two py-spy windows under POST load: where a request's wall time goes, and where the CPU goes."""
+    def profile(
+        self,
+        label: str,
+        requests: Callable[[], list[HttpRequest]],
+        parts: profiling.Parts,
+        wall_clock_too: bool,
+    ) -> list[profiling.Profile]:
+        """py-spy windows of the gateway under `label` load: where the CPU goes (the GIL holder), and first,
+        when `wall_clock_too`, where a request's wall time goes (request threads, waits included)."""
         if profiling.py_spy() is None:
-            print("py-spy is not installed; skipping the POST profile (.venv/bin/pip install py-spy)")
+            print(f"py-spy is not installed; skipping the {label} profile (.venv/bin/pip install py-spy)")
             return []
         seconds = min(self.args.duration, 6.0)
         profiles = []
-        for wall_clock in (True, False):
-            posts = self.posts(math.ceil(capacity * 1.6 * seconds) + self.args.connections)
-            print(f"py-spy ({'wall clock' if wall_clock else 'CPU'}) of the gateway under POST load")
+        for wall_clock in (True, False) if wall_clock_too else (False,):
+            print(f"py-spy ({'wall clock' if wall_clock else 'CPU'}) of the gateway under {label} load")
             sampler = profiling.Sampler(
                 self.gateway.process.pid, seconds, self.args.api_processes > 1, wall_clock
             )
+            batch = requests()
             try:
                 with sampler:
                     load.run_wrk(
-                        "POST (profiled)",
+                        f"{label} (profiled)",
                         self.url(self.gateway),
-                        posts,
+                        batch,
                         seconds,
                         self.args.connections,
                         self.args.threads,
                         allow_repeats=True,
                     )
             except profiling.ProfileFailed as error:
-                self.notes.append(f"the POST profile failed: {error}")
+                self.notes.append(f"the {label} profile failed: {error}")
                 print(f"  {error}")
                 return []
-            profiles.append(sampler.profile(profiling.POST_ANALYSES_PARTS))
+            profiles.append(sampler.profile(parts))
             self.settle()
         return profiles
 

@@ -64,6 +64,18 @@ def _api_cpu_ms(result: LoadResult, group: str = "API (gateway)") -> float:
     return result.cpu.seconds.get(group, 0.0) / max(result.ok, 1) * 1000
 
 
+def _profile_table(profiles: Sequence[profiling.Profile]) -> str:
+    header = [
+        f"{'request threads, wall clock' if profile.wall_clock else 'GIL holder (Python CPU)'} "
+        f"({profile.samples} samples)"
+        for profile in profiles
+    ]
+    rows = [
+        [label, *(f"{profile.shares[label]:.0%}" for profile in profiles)] for label in profiles[0].shares
+    ]
+    return report.table(["part", *header], rows)
+
+
 def render(args: argparse.Namespace, photo: Photo, results: dict[str, Any]) -> str:
     hello: LoadResult = results["hello"]
     post: LoadResult = results["post"]
@@ -186,23 +198,13 @@ def render(args: argparse.Namespace, photo: Photo, results: dict[str, Any]) -> s
         + _others([hello, twin_get, twin_get_sync, get, twin_post, post, reserve, *open_results])
         + ".",
     ]
-    profiles: list[profiling.Profile] = results["profiles"]
-    if profiles:
-        header = [
-            f"{'request threads, wall clock' if profile.wall_clock else 'GIL holder (Python CPU)'} "
-            f"({profile.samples} samples)"
-            for profile in profiles
-        ]
-        parts += [
-            "#### Where POST analyses spends its time in the gateway (py-spy under wrk load)",
-            report.table(
-                ["part", *header],
-                [
-                    [label, *(f"{profile.shares[label]:.0%}" for profile in profiles)]
-                    for label in profiles[0].shares
-                ],
-            ),
-        ]
+    for endpoint, key in (("POST analyses", "profiles"), ("GET analyses", "get_profiles")):
+        profiles: list[profiling.Profile] = results.get(key, [])
+        if profiles:
+            parts += [
+                f"#### Where {endpoint} spends its time in the gateway (py-spy under wrk load)",
+                _profile_table(profiles),
+            ]
     return "\n\n".join(parts)
 
 
