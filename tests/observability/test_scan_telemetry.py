@@ -204,7 +204,7 @@ def test_the_request_id_follows_the_scan_into_the_worker(scan: Scan) -> None:
     assert worker_events, "the worker's lines for the job carry the API's request id"
     assert all(e.get("job_id") == scan.job_id for e in worker_events if e["logger"] == "apps.waste.tasks")
     assert any(e.get("task") == "waste.analyze" for e in worker_events)
-    routes = {e.get("route") for e in _json_lines(scan.api_log) if "route" in e}
+    routes = {str(e["route"]) for e in _json_lines(scan.api_log) if "route" in e}
     assert "/api/v1/auth/{provider}/token" in routes, (
         "request lines name the route template, not the raw path"
     )
