@@ -22,7 +22,9 @@ from apps.waste.analysis.classifier.fit import DEFAULT_TARGET_ACCURACY, Rows, fi
 from apps.waste.analysis.classifier.head import Head
 from apps.waste.analysis.classifier.runtime import load_imagenet_layer
 from apps.waste.analysis.classifier.scoring import Score, score_verdicts, verdicts_for
-from tools.classifier.finetune_cache import DEFAULT_DIR
+
+DEFAULT_DIR = Path(".local/finetune")  # finetune_cache's (that module needs torch)
+TAILS = ("original tail", "fine-tuned tail")
 
 
 def tables(path: Path) -> dict[str, FeatureTable]:
@@ -58,9 +60,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--features", type=Path, default=DEFAULT_DIR / "tail-features.npz")
     parser.add_argument("--artifacts", type=Path, default=DEFAULT_ARTIFACTS_DIR)
     parser.add_argument("--target-accuracy", type=float, default=DEFAULT_TARGET_ACCURACY)
+    parser.add_argument("--only", choices=TAILS, help="fit and score one tail's head only")
     args = parser.parse_args(argv)
     artifacts = args.artifacts.resolve()
     for name, table in tables(args.features).items():
+        if args.only not in (None, name):
+            continue
         fitted = table.where(~table.held_out)
         head = fit_head(
             Rows.training(fitted),
