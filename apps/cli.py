@@ -105,7 +105,10 @@ def _classifier_retrain(args: argparse.Namespace) -> int:
     except retraining.RetrainRefused as refused:
         print(f"refused: {refused}", file=sys.stderr)
         return 1
-    print(f"scans used {outcome.scans_used}, skipped {outcome.scans_skipped} (no head class)")
+    print(
+        f"scans used {outcome.scans_used}, skipped {outcome.scans_skipped} (no head class), "
+        f"{outcome.scans_other_backbone} from another backbone"
+    )
     print(f"before: {outcome.before.summary()}\nafter:  {outcome.after.summary()}")
     if args.dry_run:
         return 0

@@ -15,7 +15,10 @@ from apps.waste.analysis.classifier.artifacts import (
     sha256_of,
     verified_path,
 )
+from apps.waste.analysis.classifier.feature_table import FEATURES_FILE
+from apps.waste.analysis.classifier.runtime import load_head
 from apps.waste.analysis.embedded import EmbeddedAnalyzer
+from tests.support.classifier_artifacts import write_artifacts
 
 
 def test_every_committed_artifact_matches_its_manifest_checksum():
@@ -86,3 +89,22 @@ def test_the_analyzer_refuses_a_git_lfs_pointer_instead_of_the_model(tmp_path):
     (tmp_path / MODEL_FILE).write_text("version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 1\n")
     with pytest.raises(ArtifactError, match="Git LFS pointer"):
         EmbeddedAnalyzer(artifacts_dir=tmp_path).warm_up()
+
+
+@pytest.mark.parametrize(
+    ("recorded", "message"),
+    [({"backbone_sha256": "0" * 64}, "backbone 0{64}"), ({}, r"backbone \(not recorded\)")],
+)
+def test_a_head_fitted_for_another_backbone_is_refused(tmp_path, recorded, message):
+    write_artifacts(tmp_path)
+    record_artifact(tmp_path, HEAD_FILE, produced_by="another backbone's train run", details=recorded)
+    load_head.cache_clear()
+    with pytest.raises(ArtifactError, match=f"made from the features of {message}"):
+        load_head(tmp_path, HEAD_FILE)
+
+
+def test_the_committed_head_and_features_name_the_committed_backbone():
+    files = load_manifest(DEFAULT_ARTIFACTS_DIR)["files"]
+    backbone = files[MODEL_FILE]["sha256"]
+    assert files[HEAD_FILE]["backbone_sha256"] == backbone
+    assert files[FEATURES_FILE]["backbone_sha256"] == backbone

@@ -8,6 +8,7 @@ from PIL import Image
 
 from apps.waste.analysis.classifier.artifacts import DEFAULT_ARTIFACTS_DIR
 from apps.waste.analysis.classifier.backbone import Backbone
+from apps.waste.analysis.classifier.preprocessing import preprocess
 from apps.waste.analysis.classifier.runtime import load_head
 from apps.waste.analysis.embedded import EmbeddedAnalyzer
 from apps.waste.analysis.types import AnalyzerSource
@@ -164,3 +165,13 @@ def test_the_session_is_shared_within_a_process_but_rebuilt_after_fork(monkeypat
     assert Backbone(DEFAULT_ARTIFACTS_DIR, intra_op_threads=1)._get_session() is first
     monkeypatch.setattr(os, "getpid", lambda: -1)  # as seen from a forked child
     assert backbone._get_session() is not first
+
+
+def test_a_scan_keeps_the_features_the_head_reads(analyzer):
+    image = as_input(photo("coffee"))
+    analyzer.analyze(image)
+    outputs = Backbone(DEFAULT_ARTIFACTS_DIR, intra_op_threads=1).run(preprocess(image.image))
+    assert np.allclose(analyzer.features(image), outputs.features[0], atol=1e-4)
+    # The committed graph has one tail: the head reads the ImageNet tail's features.
+    assert not Backbone(DEFAULT_ARTIFACTS_DIR).fine_tuned
+    assert np.array_equal(outputs.features, outputs.imagenet_features)

@@ -1,14 +1,21 @@
 """Retraining from stored features plus labelled scans: versioned artifacts, and a worse head is refused."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from apps.core.settings import Settings
-from apps.waste.analysis.classifier.artifacts import HEAD_FILE, load_manifest, sha256_of
+from apps.waste.analysis.classifier.artifacts import (
+    HEAD_FILE,
+    ArtifactError,
+    load_manifest,
+    record_artifact,
+    sha256_of,
+)
 from apps.waste.analysis.classifier.decision import CORRUGATED_CARDBOARD_ITEM, HEAD_CLASSES
+from apps.waste.analysis.classifier.feature_table import FEATURES_FILE
 from apps.waste.analysis.classifier.retrain import (
     SCAN_WEIGHT,
     RetrainRefused,
@@ -18,7 +25,12 @@ from apps.waste.analysis.classifier.retrain import (
     scan_rows,
 )
 from apps.waste.analysis.classifier.runtime import load_head
-from tests.support.classifier_artifacts import DIMENSIONS, class_centres, write_artifacts
+from tests.support.classifier_artifacts import (
+    DIMENSIONS,
+    STAND_IN_BACKBONE_SHA256,
+    class_centres,
+    write_artifacts,
+)
 
 
 @dataclass(frozen=True)
@@ -26,6 +38,7 @@ class Scan:
     features: np.ndarray
     category: str
     item: str | None = None
+    backbone_sha256: str = STAND_IN_BACKBONE_SHA256
 
 
 @pytest.fixture
@@ -64,6 +77,7 @@ def test_an_accepted_head_is_a_versioned_artifact_selected_by_the_setting(artifa
     assert name == f"head-{entry['sha256'][:12]}.npz"
     assert entry["parent"] == HEAD_FILE
     assert entry["scans"] == 0
+    assert entry["backbone_sha256"] == STAND_IN_BACKBONE_SHA256
     assert entry["test_split_after"]["right_overall"] == outcome.after.right_overall
     assert Settings(_env_file=None, classifier_head=name).classifier_head == name
     loaded = load_head(artifacts.resolve(), name)
@@ -99,3 +113,23 @@ def test_labelled_scans_become_weighted_training_rows_of_their_class():
     assert (rows.weights == SCAN_WEIGHT).all()
     assert not rows.as_shot.any()  # users' photos are scenes: the scene head's rows, not the board head's
     assert scan_rows([Scan(np.zeros(DIMENSIONS), "food")]) is None
+
+
+def test_scans_kept_under_another_backbone_are_never_mixed_in(artifacts: Path):
+    # Labelled like the poisoned scans above, but their features come from an older backbone: they live in
+    # another feature space, so they are counted and left out, and the refit is the plain one (accepted).
+    older = [replace(scan, backbone_sha256="0" * 64) for scan in _scans(300, "metal", looks_like="glass")]
+    outcome = retrain(artifacts, HEAD_FILE, older, target_accuracy=0.9)
+    assert (outcome.scans_used, outcome.scans_skipped, outcome.scans_other_backbone) == (0, 0, 300)
+    assert outcome.after.right == outcome.before.right
+
+
+def test_stored_features_of_another_backbone_are_refused(artifacts: Path):
+    record_artifact(
+        artifacts,
+        FEATURES_FILE,
+        produced_by="an older train run",
+        details={"backbone_sha256": "0" * 64},
+    )
+    with pytest.raises(ArtifactError, match=r"made from the features of backbone 0{64}"):
+        retrain(artifacts, HEAD_FILE, [], target_accuracy=0.9)

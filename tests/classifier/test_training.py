@@ -1,5 +1,6 @@
 """Fitting the head from stored features, and the feature extraction cache, without TrashNet."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -8,9 +9,10 @@ from PIL import Image
 
 from apps.waste.analysis.classifier.artifacts import DEFAULT_ARTIFACTS_DIR
 from apps.waste.analysis.classifier.backbone import Backbone
-from apps.waste.analysis.classifier.decision import HEAD_CLASSES
-from apps.waste.analysis.classifier.feature_table import FeatureTable
+from apps.waste.analysis.classifier.decision import HEAD_CLASSES, Abstention
+from apps.waste.analysis.classifier.feature_table import FeatureTable, ImageNetLayer
 from apps.waste.analysis.classifier.fit import EXPERT_ANSWER_FLOOR, EXPERT_VETO_RANGE, Rows, fit_head
+from apps.waste.analysis.classifier.scoring import verdicts_for
 from tests.support.classifier_artifacts import neutral_layer, synthetic_table
 from tools.classifier.dataset import Sample, Split
 from tools.classifier.features import extract
@@ -102,3 +104,40 @@ def test_rows_of_one_kind_only_give_a_single_head():
     )
     assert head.board is None
     assert not head.board_like(as_shot.features).any()
+
+
+def test_a_table_keeps_the_imagenet_tails_features_apart_only_when_they_differ(tmp_path):
+    table = synthetic_table()
+    table.save(tmp_path / "single.npz")  # a single-tail backbone: one column serves both
+    with np.load(tmp_path / "single.npz") as stored:
+        assert "imagenet_features" not in stored.files
+    single = FeatureTable.load(tmp_path / "single.npz")
+    assert np.array_equal(single.imagenet_features, single.features)
+
+    two_tails = replace(table, features=(table.features * 2).astype(np.float16))
+    two_tails.save(tmp_path / "two.npz")
+    loaded = FeatureTable.load(tmp_path / "two.npz")
+    assert np.array_equal(loaded.features, two_tails.features)
+    assert np.array_equal(loaded.imagenet_features, table.features)
+    assert np.array_equal(loaded.split("test").imagenet_features, table.split("test").features)
+
+
+def test_calibration_rows_without_imagenet_features_are_refused():
+    table = synthetic_table()
+    calibration = replace(Rows.of(table.split("calibration")), imagenet_features=None)
+    with pytest.raises(ValueError, match="no ImageNet-layer features"):
+        fit_head(Rows.training(table), calibration, neutral_layer(), 0.9)
+
+
+def test_the_imagenet_gates_read_the_imagenet_tails_features_not_the_heads():
+    # Features the head reads are zero; the ImageNet tail's put all mass on a dog (not waste): refused.
+    table = synthetic_table()
+    dog = 207
+    layer = neutral_layer()
+    weights = np.zeros_like(layer.weights)
+    weights[0, dog] = 100.0
+    imagenet = np.zeros((1, weights.shape[0]))
+    imagenet[0, 0] = 1.0
+    head = fit_head(Rows.training(table), Rows.of(table.split("calibration")), layer, 0.9)
+    (verdict,) = verdicts_for(head, ImageNetLayer(weights, layer.bias), np.zeros_like(imagenet), imagenet)
+    assert verdict.abstention is Abstention.NOT_WASTE

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,8 @@ from apps.waste.analysis.classifier.feature_table import (
 from apps.waste.analysis.classifier.fit import Rows, fit_head
 
 DIMENSIONS = 16
+STAND_IN_BACKBONE = b"stand-in backbone"
+STAND_IN_BACKBONE_SHA256 = hashlib.sha256(STAND_IN_BACKBONE).hexdigest()
 ASHCAN = 412  # an ImageNet class in no group: neutral evidence
 
 
@@ -38,13 +41,15 @@ def synthetic_table(seed: int = 0, per_class_split: int = 14) -> FeatureTable:
                     splits.append(split)
                     views.append(view)
                     features.append(centres[label] + rng.normal(0.0, 1.0, DIMENSIONS))
+    stored = np.array(features, np.float16)
     return FeatureTable(
         keys=np.array(keys),
         labels=np.array(labels, np.int64),
         splits=np.array(splits),
         views=np.array(views, np.int64),
         held_out=np.zeros(len(keys), bool),
-        features=np.array(features, np.float16),
+        features=stored,
+        imagenet_features=stored,  # a single-tail backbone: the head reads the ImageNet tail's features
     )
 
 
@@ -60,9 +65,16 @@ def write_artifacts(directory: Path, seed: int = 0) -> FeatureTable:
     table, layer = synthetic_table(seed), neutral_layer()
     table.save(directory / FEATURES_FILE)
     layer.save(directory / IMAGENET_FC_FILE)
-    (directory / MODEL_FILE).write_bytes(b"stand-in backbone")
+    (directory / MODEL_FILE).write_bytes(STAND_IN_BACKBONE)
     head = fit_head(Rows.training(table), Rows.of(table.split("calibration")), layer, 0.9)
     head.save(directory / HEAD_FILE)
-    for name in (FEATURES_FILE, IMAGENET_FC_FILE, MODEL_FILE, HEAD_FILE):
+    for name in (IMAGENET_FC_FILE, MODEL_FILE):
         record_artifact(directory, name, produced_by="tests.support.classifier_artifacts", details={})
+    for name in (FEATURES_FILE, HEAD_FILE):  # made from that backbone's features
+        record_artifact(
+            directory,
+            name,
+            produced_by="tests.support.classifier_artifacts",
+            details={"backbone_sha256": STAND_IN_BACKBONE_SHA256},
+        )
     return table

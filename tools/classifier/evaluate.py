@@ -25,7 +25,7 @@ import numpy as np
 from PIL import Image
 
 from apps.waste.analysis.classifier.artifacts import HEAD_FILE
-from apps.waste.analysis.classifier.backbone import Backbone
+from apps.waste.analysis.classifier.backbone import WASTE_OUTPUT, Backbone, BackboneOutputs
 from apps.waste.analysis.classifier.decision import CLASS_CATEGORY, HEAD_CLASSES, Verdict
 from apps.waste.analysis.classifier.feature_table import FeatureTable, ImageNetLayer
 from apps.waste.analysis.classifier.head import Head
@@ -48,21 +48,21 @@ PAPER = "recyclable/paper"
 @dataclass(frozen=True)
 class Labelled:
     name: str
-    features: np.ndarray
+    features: np.ndarray  # what the head reads
+    imagenet_features: np.ndarray  # what the ImageNet layer reads
     truth: list[str | None]
     groups: list[str]  # the row's class for the per-class table
 
 
 def _drawn(
     backbone: Backbone, draw: Callable[[np.random.Generator, Image.Image], Image.Image] | None, seed: int
-) -> np.ndarray:
+) -> BackboneOutputs:
     rows = []
     for index in range(DRAWN_PER_SET):
         rng = np.random.default_rng([seed, index])
         canvas = background(rng, 300, held_out=True)
         rows.append(preprocess(canvas if draw is None else draw(rng, canvas)))
-    _, features = backbone.run(np.concatenate(rows))
-    return features
+    return backbone.run(np.concatenate(rows))
 
 
 def evaluation_sets(table: FeatureTable, backbone: Backbone) -> list[Labelled]:
@@ -71,14 +71,22 @@ def evaluation_sets(table: FeatureTable, backbone: Backbone) -> list[Labelled]:
     for name, mask in (("trashnet-test", ~test.held_out), ("composites-held-out", test.held_out)):
         part = test.where(mask)
         classes = [HEAD_CLASSES[label] for label in part.labels]
-        sets.append(Labelled(name, part.features, [CLASS_CATEGORY[c] for c in classes], classes))
+        expected: list[str | None] = [CLASS_CATEGORY[c] for c in classes]
+        sets.append(Labelled(name, part.features, part.imagenet_features, expected, classes))
     for name, draw, truth, seed in (
         ("drawn-shirts", shirt, "recyclable/textile", 1),
         ("drawn-cartons", carton, "recyclable/paper_pack", 2),
         ("bare-backgrounds", None, None, 3),
     ):
+        outputs = _drawn(backbone, draw, seed)
         sets.append(
-            Labelled(name, _drawn(backbone, draw, seed), [truth] * DRAWN_PER_SET, [name] * DRAWN_PER_SET)
+            Labelled(
+                name,
+                outputs.features,
+                outputs.imagenet_features,
+                [truth] * DRAWN_PER_SET,
+                [name] * DRAWN_PER_SET,
+            )
         )
     return sets
 
@@ -88,7 +96,8 @@ def before_head(path: Path) -> Head:
     experts (one ImageNet ceiling refusing unseen categories)."""
     with np.load(path, allow_pickle=False) as stored:
         if "unseen_ceiling" not in stored.files:
-            return replace(Head.load(path), provenance={"before": str(path)})
+            loaded = Head.load(path)
+            return replace(loaded, provenance={**loaded.provenance, "before": str(path)})
         ceiling = float(stored["unseen_ceiling"])
         fields = {name: stored[name] for name in stored.files if name not in {"unseen_ceiling"}}
     probe = Head(
@@ -109,6 +118,19 @@ def before_head(path: Path) -> Head:
     return replace(probe, provenance={"before": str(path)})
 
 
+def reads_imagenet_tail(head: Head) -> bool:
+    """Whether ``head`` was fitted on the ImageNet tail's features (any head made before the backbone had
+    a fine-tuned tail), rather than on ``waste_features``."""
+    return bool(head.provenance.get("head_features", "features") != WASTE_OUTPUT)
+
+
+def for_head(head: Head, sets: list[Labelled]) -> list[Labelled]:
+    """The sets with the features ``head`` reads."""
+    if not reads_imagenet_tail(head):
+        return sets
+    return [replace(labelled, features=labelled.imagenet_features) for labelled in sets]
+
+
 def _row(label: str, score: Score, note: str = "") -> str:
     return (
         f"| {label} | {score.photos} | {score.coverage:.1%} | {score.answered_accuracy:.1%} | "
@@ -123,7 +145,7 @@ def report(head: Head, layer: ImageNetLayer, sets: list[Labelled]) -> list[str]:
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for labelled in sets:
-        verdicts = verdicts_for(head, layer, labelled.features)
+        verdicts = verdicts_for(head, layer, labelled.features, labelled.imagenet_features)
         lines.append(_row(f"**{labelled.name}**", score_verdicts(verdicts, labelled.truth)))
         groups = sorted(set(labelled.groups))
         if len(groups) > 1:
@@ -156,14 +178,18 @@ def main(argv: list[str] | None = None) -> None:
     sets = evaluation_sets(table, Backbone(artifacts, args.threads))
     layer = load_imagenet_layer(artifacts)
     head = load_head(artifacts, args.head)
-    text = [f"Head `{args.head}` (threshold {head.threshold:.2f}):", "", *report(head, layer, sets)]
+    text = [
+        f"Head `{args.head}` (threshold {head.threshold:.2f}):",
+        "",
+        *report(head, layer, for_head(head, sets)),
+    ]
     if args.before is not None:
         before = before_head(args.before)
         text += [
             "",
             f"Before (the previous head, threshold {before.threshold:.2f}):",
             "",
-            *report(before, layer, sets),
+            *report(before, layer, for_head(before, sets)),
         ]
     body = "\n".join(text)
     print(body)

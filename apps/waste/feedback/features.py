@@ -7,7 +7,8 @@ import uuid
 
 from sqlmodel import Session
 
-from apps.waste.analysis.classifier.artifacts import MODEL_FILE, ArtifactError, load_manifest
+from apps.waste.analysis.classifier import artifacts
+from apps.waste.analysis.classifier.artifacts import ArtifactError
 from apps.waste.analysis.embedded import EmbeddedAnalyzer
 from apps.waste.analysis.types import ImageInput
 from apps.waste.feedback.models import ScanFeatures
@@ -17,13 +18,14 @@ logger = logging.getLogger(__name__)
 
 
 def backbone_sha256(analyzer: EmbeddedAnalyzer) -> str:
-    return str(load_manifest(analyzer.artifacts_dir)["files"][MODEL_FILE]["sha256"])
+    return artifacts.backbone_sha256(analyzer.artifacts_dir)
 
 
 def record_scan_features(
     session: Session, job_id: uuid.UUID, image: ImageInput, analyzer: EmbeddedAnalyzer
 ) -> bool:
-    """Store the photo's features (reused if the embedded analyzer answered); never fails the job."""
+    """Store the features the head reads (reused if the embedded analyzer answered) with the backbone that
+    computed them; never fails the job."""
     try:
         vector = analyzer.features(image)
         sha = backbone_sha256(analyzer)

@@ -99,6 +99,7 @@ class LabelledScan:
     features: npt.NDArray[np.float16]
     category: str
     item: str | None
+    backbone_sha256: str
 
 
 def labelled_scans(session: Session, backbone_sha256: str) -> list[LabelledScan]:
@@ -110,6 +111,8 @@ def labelled_scans(session: Session, backbone_sha256: str) -> list[LabelledScan]
         .order_by(col(AnalysisFeedback.created_at), col(AnalysisFeedback.id))
     ).all()
     return [
-        LabelledScan(decode_features(features.features), feedback.category, feedback.item)
+        LabelledScan(
+            decode_features(features.features), feedback.category, feedback.item, features.backbone_sha256
+        )
         for feedback, features in rows
     ]

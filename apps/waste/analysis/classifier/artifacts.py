@@ -70,6 +70,30 @@ def verified_path(artifacts_dir: Path, name: str) -> Path:
     return path
 
 
+def backbone_sha256(artifacts_dir: Path) -> str:
+    """The checksum the manifest pins for the backbone: what features, heads and kept scans are tied to."""
+    entry = load_manifest(artifacts_dir)["files"].get(MODEL_FILE)
+    if not isinstance(entry, dict) or "sha256" not in entry:
+        raise ArtifactError(f"classifier manifest in {artifacts_dir} has no entry for {MODEL_FILE!r}")
+    return str(entry["sha256"])
+
+
+def verified_for_backbone(artifacts_dir: Path, name: str) -> Path:
+    """``verified_path`` for an artifact made from backbone features (a head, a feature table): also refuse
+    it unless its manifest entry names the backbone the artifacts directory holds, so features of one
+    backbone never meet a head or a table of another."""
+    path = verified_path(artifacts_dir, name)
+    recorded = load_manifest(artifacts_dir)["files"][name].get("backbone_sha256")
+    current = backbone_sha256(artifacts_dir)
+    if recorded != current:
+        raise ArtifactError(
+            f"classifier artifact {path} was made from the features of backbone "
+            f"{recorded or '(not recorded)'}, but {MODEL_FILE} in {artifacts_dir} is {current}: refit it for "
+            "this backbone (docs/classifier.md, 'Reproducing the artifacts') or restore the matching model."
+        )
+    return path
+
+
 def record_artifact(artifacts_dir: Path, name: str, produced_by: str, details: dict[str, Any]) -> None:
     """Write or refresh the manifest entry of ``name`` (checksum, size, producer and free-form details)."""
     manifest_path = artifacts_dir / MANIFEST_NAME

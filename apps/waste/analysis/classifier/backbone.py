@@ -1,4 +1,9 @@
-"""The ONNX EfficientNet-Lite2 backbone: one onnxruntime run → (ImageNet logits, pooled features).
+"""The ONNX EfficientNet-Lite2 backbone: one onnxruntime run → ImageNet logits and pooled features.
+
+The graph may carry a second, fine-tuned tail on the shared trunk (output ``waste_features``): then the
+learned head reads those, while the ImageNet logits and the ImageNet-layer features (``features``) come from
+the original tail, as the experts and the not-waste gate need. A graph without it gives the head the
+ImageNet-tail features.
 
 Sessions are created lazily and cached per process, keyed by model path and thread count, so a Celery worker
 or API process pays the load cost once, and only when the first photo arrives (or at ``warm_up``). The cache
@@ -11,6 +16,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import onnxruntime as ort
@@ -20,6 +26,16 @@ from apps.waste.analysis.classifier.preprocessing import FloatArray
 
 INPUT_NAME = "image"
 OUTPUT_NAMES = ("imagenet_logits", "features")
+WASTE_OUTPUT = "waste_features"
+
+
+class BackboneOutputs(NamedTuple):
+    """One batch's outputs: ImageNet logits ``[N, 1000]``, the ImageNet tail's pooled features
+    ``[N, 1280]`` (the ImageNet layer's input) and the pooled features the head reads ``[N, 1280]``."""
+
+    logits: FloatArray
+    imagenet_features: FloatArray
+    features: FloatArray
 
 
 @lru_cache(maxsize=4)
@@ -51,7 +67,16 @@ class Backbone:
         """Verify the model file and create the session now rather than on the first photo."""
         self._get_session()
 
-    def run(self, batch: FloatArray) -> tuple[FloatArray, FloatArray]:
-        """(logits ``[N, 1000]``, features ``[N, 1280]``) of a preprocessed ``[N, 3, 260, 260]`` batch."""
-        logits, features = self._get_session().run(list(OUTPUT_NAMES), {INPUT_NAME: batch})
-        return np.asarray(logits, dtype=np.float32), np.asarray(features, dtype=np.float32)
+    @property
+    def fine_tuned(self) -> bool:
+        """Whether the graph has a fine-tuned tail for the head (``waste_features``)."""
+        return WASTE_OUTPUT in {output.name for output in self._get_session().get_outputs()}
+
+    def run(self, batch: FloatArray) -> BackboneOutputs:
+        """The outputs of a preprocessed ``[N, 3, 260, 260]`` batch."""
+        names = [*OUTPUT_NAMES, WASTE_OUTPUT] if self.fine_tuned else list(OUTPUT_NAMES)
+        outputs = [
+            np.asarray(output, dtype=np.float32)
+            for output in self._get_session().run(names, {INPUT_NAME: batch})
+        ]
+        return BackboneOutputs(outputs[0], outputs[1], outputs[-1])

@@ -4,7 +4,10 @@
 calibration splits, runtime view plus composites on training backgrounds) and the fixed test split (runtime
 view), as float16. It is derived data of TrashNet (MIT; see ``NOTICE``), small enough for git, and it is
 what lets ``ecoeco classifier retrain`` refit the head and score it on the fixed split without the photos.
-ImageNet logits are not stored: they are ``features @ W + b`` of the backbone's last layer (``imagenet_fc``).
+ImageNet logits are not stored: they are ``imagenet_features @ W + b`` of the backbone's last layer
+(``imagenet_fc``). ``features`` are what the head reads: with a fine-tuned tail (``waste_features``) they
+differ from ``imagenet_features``; a table written for a backbone without one stores only ``features``,
+which are then the ImageNet tail's too.
 """
 
 from __future__ import annotations
@@ -21,11 +24,13 @@ from apps.waste.analysis.classifier.artifacts import ArtifactError, write_npz
 FEATURES_FILE = "trashnet_features.npz"
 IMAGENET_FC_FILE = "imagenet_fc.npz"
 RUNTIME_VIEW = 0
+_COLUMNS = ("keys", "labels", "splits", "views", "held_out", "features")
 
 
 @dataclass(frozen=True)
 class FeatureTable:
-    """One row per (photo, view). ``view`` 0 is the runtime transform of the photo; others are composites."""
+    """One row per (photo, view). ``view`` 0 is the runtime transform of the photo; others are composites.
+    ``features`` feed the head, ``imagenet_features`` the ImageNet layer (its experts and gates)."""
 
     keys: npt.NDArray[np.str_]
     labels: npt.NDArray[np.int64]
@@ -33,6 +38,7 @@ class FeatureTable:
     views: npt.NDArray[np.int64]
     held_out: npt.NDArray[np.bool_]
     features: npt.NDArray[np.float16]
+    imagenet_features: npt.NDArray[np.float16]
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -45,6 +51,7 @@ class FeatureTable:
             self.views[mask],
             self.held_out[mask],
             self.features[mask],
+            self.imagenet_features[mask],
         )
 
     def split(self, name: str, runtime_view_only: bool = False) -> FeatureTable:
@@ -53,21 +60,32 @@ class FeatureTable:
             mask &= self.views == RUNTIME_VIEW
         return self.where(mask)
 
+    @property
+    def single_tail(self) -> bool:
+        """Whether the head reads the ImageNet tail's features (a backbone without a fine-tuned tail)."""
+        return bool(np.array_equal(self.features, self.imagenet_features))
+
     def save(self, path: Path) -> None:
-        names = ("keys", "labels", "splits", "views", "held_out", "features")
+        names = [*_COLUMNS, *(() if self.single_tail else ("imagenet_features",))]
         write_npz(path, {name: getattr(self, name) for name in names})
 
     @classmethod
     def load(cls, path: Path) -> FeatureTable:
         try:
             with np.load(path, allow_pickle=False) as stored:
+                features = stored["features"].astype(np.float16)
                 return cls(
                     keys=stored["keys"],
                     labels=stored["labels"].astype(np.int64),
                     splits=stored["splits"],
                     views=stored["views"].astype(np.int64),
                     held_out=stored["held_out"].astype(bool),
-                    features=stored["features"].astype(np.float16),
+                    features=features,
+                    imagenet_features=(
+                        stored["imagenet_features"].astype(np.float16)
+                        if "imagenet_features" in stored.files
+                        else features
+                    ),
                 )
         except (KeyError, ValueError, OSError) as exc:
             raise ArtifactError(f"feature table {path} is unreadable: {exc}") from exc
@@ -77,7 +95,7 @@ class FeatureTable:
         def joined(name: str) -> Any:
             return np.concatenate([getattr(table, name) for table in tables])
 
-        return cls(*(joined(name) for name in ("keys", "labels", "splits", "views", "held_out", "features")))
+        return cls(*(joined(name) for name in (*_COLUMNS, "imagenet_features")))
 
 
 @dataclass(frozen=True)

@@ -56,12 +56,15 @@ ROUTER_L2 = 1e-2
 @dataclass(frozen=True)
 class Rows:
     """Labelled features (``labels`` index ``HEAD_CLASSES``) with a weight per row; ``as_shot`` marks
-    TrashNet photos as shot (one object on a plain board), the rows the board head learns from."""
+    TrashNet photos as shot (one object on a plain board), the rows the board head learns from.
+    ``imagenet_features`` (the ImageNet layer's input) are needed on calibration rows only; training rows
+    such as users' scans, which keep only the head's features, have none."""
 
     features: Array
     labels: Labels
     weights: Array
     as_shot: npt.NDArray[np.bool_]
+    imagenet_features: Array | None = None
 
     @classmethod
     def of(cls, table: FeatureTable, weight: float = 1.0) -> Rows:
@@ -70,10 +73,12 @@ class Rows:
             table.labels,
             np.full(len(table), weight),
             table.views == RUNTIME_VIEW,
+            table.imagenet_features.astype(np.float64),
         )
 
     def where(self, mask: npt.NDArray[np.bool_]) -> Rows:
-        return Rows(self.features[mask], self.labels[mask], self.weights[mask], self.as_shot[mask])
+        imagenet = None if self.imagenet_features is None else self.imagenet_features[mask]
+        return Rows(self.features[mask], self.labels[mask], self.weights[mask], self.as_shot[mask], imagenet)
 
     @classmethod
     def training(cls, table: FeatureTable) -> Rows:
@@ -173,7 +178,9 @@ def _fit_one(
     logits = calibration_x @ weights + bias
 
     basis = principal_basis(standard_train, min(SUBSPACE_DIMENSIONS, standard_train.shape[1] // 2))
-    imagenet_logits = layer.logits(calibration.features)
+    if calibration.imagenet_features is None:
+        raise ValueError("the calibration rows carry no ImageNet-layer features")
+    imagenet_logits = layer.logits(calibration.imagenet_features)
     imagenet = softmax(imagenet_logits)
     truth = [CLASS_CATEGORY[HEAD_CLASSES[label]] for label in calibration.labels]
     expert_answer, expert_veto = _experts(expert_masses(imagenet), truth)

@@ -4,6 +4,8 @@ Numpy only (no torch, no photos): the TrashNet rows are ``artifacts/trashnet_fea
 features were kept by the worker at analysis time. A scan counts with the category its owner confirmed or gave
 when that category is one the head has a class for (종이 → paper, or cardboard when the item is corrugated
 cardboard; 유리, 금속, 플라스틱, 일반, 의류, 종이팩); other categories are the ImageNet experts' only.
+Scans whose features came from another backbone than the one beside the artifacts (kept before a model
+change) are counted and never mixed in: they live in another feature space.
 The candidate is scored against the current head on the fixed TrashNet test split; if it is worse on right
 answers overall or on accuracy when answered, it is refused. An accepted head is written as
 ``head-<first 12 hex of its sha256>.npz`` with a manifest entry (checksum, parent, scans, both scores), and
@@ -22,7 +24,12 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from apps.waste.analysis.classifier.artifacts import ArtifactError, record_artifact, sha256_of
+from apps.waste.analysis.classifier.artifacts import (
+    ArtifactError,
+    backbone_sha256,
+    record_artifact,
+    sha256_of,
+)
 from apps.waste.analysis.classifier.decision import CLASS_CATEGORY, CORRUGATED_CARDBOARD_ITEM, HEAD_CLASSES
 from apps.waste.analysis.classifier.feature_table import FeatureTable, ImageNetLayer
 from apps.waste.analysis.classifier.fit import DEFAULT_TARGET_ACCURACY, Rows, fit_head
@@ -40,7 +47,8 @@ class RetrainRefused(RuntimeError):
 
 
 class Scan(Protocol):
-    """A scan's kept features with the category (and item) its owner confirmed or gave."""
+    """A scan's kept features with the category (and item) its owner confirmed or gave, and the checksum of
+    the backbone that computed those features."""
 
     @property
     def features(self) -> npt.NDArray[np.floating[Any]]: ...
@@ -48,6 +56,8 @@ class Scan(Protocol):
     def category(self) -> str: ...
     @property
     def item(self) -> str | None: ...
+    @property
+    def backbone_sha256(self) -> str: ...
 
 
 def class_of(category: str, item: str | None) -> int | None:
@@ -75,7 +85,7 @@ def scan_rows(scans: Sequence[Scan]) -> Rows | None:
 def score_on_test_split(head: Head, table: FeatureTable, layer: ImageNetLayer) -> Score:
     test = table.split("test", runtime_view_only=True)
     truth: list[str | None] = [CLASS_CATEGORY[HEAD_CLASSES[label]] for label in test.labels]
-    return score_verdicts(verdicts_for(head, layer, test.features), truth)
+    return score_verdicts(verdicts_for(head, layer, test.features, test.imagenet_features), truth)
 
 
 def is_worse(candidate: Score, current: Score) -> str | None:
@@ -95,8 +105,9 @@ class Outcome:
     before: Score
     after: Score
     scans_used: int
-    scans_skipped: int
+    scans_skipped: int  # labelled with a category the head has no class for
     head: Head
+    scans_other_backbone: int = 0  # features from another backbone: never mixed in
 
 
 def retrain(
@@ -109,7 +120,10 @@ def retrain(
     artifacts_dir = artifacts_dir.resolve()
     table = load_feature_table(artifacts_dir)
     layer = load_imagenet_layer(artifacts_dir)
-    extra = scan_rows(scans)
+    backbone = backbone_sha256(artifacts_dir)
+    current_head = load_head(artifacts_dir, current)
+    same_backbone = [scan for scan in scans if scan.backbone_sha256 == backbone]
+    extra = scan_rows(same_backbone)
     parts = [Rows.training(table)] + ([extra] if extra is not None else [])
     used = 0 if extra is None else len(extra.labels)
     candidate = fit_head(
@@ -117,12 +131,21 @@ def retrain(
         Rows.of(table.split("calibration")),
         layer,
         target_accuracy,
-        provenance={"command": COMMAND, "parent": current, "scans": used, "scan_weight": SCAN_WEIGHT},
+        provenance={
+            "command": COMMAND,
+            "parent": current,
+            "scans": used,
+            "scan_weight": SCAN_WEIGHT,
+            "backbone_sha256": backbone,
+            "head_features": current_head.provenance.get("head_features", "features"),
+        },
     )
     candidate = _as_stored(candidate)  # score exactly what would be deployed (float32 arrays)
-    before = score_on_test_split(load_head(artifacts_dir, current), table, layer)
+    before = score_on_test_split(current_head, table, layer)
     after = score_on_test_split(candidate, table, layer)
-    outcome = Outcome(before, after, used, len(scans) - used, candidate)
+    outcome = Outcome(
+        before, after, used, len(same_backbone) - used, candidate, len(scans) - len(same_backbone)
+    )
     reason = is_worse(after, before)
     if reason is not None:
         raise RetrainRefused(
@@ -164,6 +187,8 @@ def publish(artifacts_dir: Path, outcome: Outcome) -> str:
             "version": name.removesuffix(".npz").removeprefix("head-"),
             "parent": outcome.head.provenance.get("parent"),
             "scans": outcome.scans_used,
+            "backbone_sha256": outcome.head.provenance["backbone_sha256"],
+            "head_features": outcome.head.provenance.get("head_features", "features"),
             "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "threshold": outcome.head.threshold,
             "test_split_before": figures(outcome.before),

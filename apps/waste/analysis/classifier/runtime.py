@@ -10,8 +10,14 @@ from pathlib import Path
 
 from PIL import Image
 
-from apps.waste.analysis.classifier.artifacts import HEAD_FILE, LABELS_FILE, ArtifactError, verified_path
-from apps.waste.analysis.classifier.backbone import Backbone
+from apps.waste.analysis.classifier.artifacts import (
+    HEAD_FILE,
+    LABELS_FILE,
+    ArtifactError,
+    verified_for_backbone,
+    verified_path,
+)
+from apps.waste.analysis.classifier.backbone import Backbone, BackboneOutputs
 from apps.waste.analysis.classifier.decision import Verdict, judge
 from apps.waste.analysis.classifier.feature_table import (
     FEATURES_FILE,
@@ -21,13 +27,14 @@ from apps.waste.analysis.classifier.feature_table import (
 )
 from apps.waste.analysis.classifier.head import Head
 from apps.waste.analysis.classifier.imagenet_map import IMAGENET_CLASSES
-from apps.waste.analysis.classifier.preprocessing import FloatArray, preprocess
+from apps.waste.analysis.classifier.preprocessing import preprocess
 
 
 @lru_cache(maxsize=4)
 def load_head(artifacts_dir: Path, name: str = HEAD_FILE) -> Head:
-    """The head artifact ``name`` (``head.npz`` or a retrained ``head-<version>.npz``), checksum-verified."""
-    return Head.load(verified_path(artifacts_dir, name))
+    """The head artifact ``name`` (``head.npz`` or a retrained ``head-<version>.npz``), checksum-verified and
+    fitted for the backbone beside it."""
+    return Head.load(verified_for_backbone(artifacts_dir, name))
 
 
 @lru_cache(maxsize=2)
@@ -36,7 +43,7 @@ def load_imagenet_layer(artifacts_dir: Path) -> ImageNetLayer:
 
 
 def load_feature_table(artifacts_dir: Path) -> FeatureTable:
-    return FeatureTable.load(verified_path(artifacts_dir, FEATURES_FILE))
+    return FeatureTable.load(verified_for_backbone(artifacts_dir, FEATURES_FILE))
 
 
 @lru_cache(maxsize=4)
@@ -79,11 +86,9 @@ class EmbeddedModel:
     def imagenet_label(self, index: int) -> str:
         return load_imagenet_labels(self.artifacts_dir)[index]
 
-    def outputs(self, image: Image.Image) -> tuple[FloatArray, FloatArray]:
-        """(ImageNet logits ``[1, 1000]``, pooled features ``[1, 1280]``) of one photo."""
-        last: tuple[weakref.ref[Image.Image], tuple[FloatArray, FloatArray]] | None = getattr(
-            self._last, "entry", None
-        )
+    def outputs(self, image: Image.Image) -> BackboneOutputs:
+        """The backbone's outputs for one photo (batch of 1)."""
+        last: tuple[weakref.ref[Image.Image], BackboneOutputs] | None = getattr(self._last, "entry", None)
         if last is not None and last[0]() is image:
             return last[1]
         result = self._backbone.run(preprocess(image))
@@ -91,5 +96,5 @@ class EmbeddedModel:
         return result
 
     def verdict(self, image: Image.Image, threshold: float | None = None) -> Verdict:
-        logits, features = self.outputs(image)
-        return judge(self.head, logits, features, threshold)[0]
+        outputs = self.outputs(image)
+        return judge(self.head, outputs.logits, outputs.features, threshold)[0]

@@ -65,6 +65,9 @@ def score_verdicts(verdicts: Sequence[Verdict], truth: Sequence[str | None]) -> 
     )
 
 
-def verdicts_for(head: Head, layer: ImageNetLayer, features: FloatInput) -> list[Verdict]:
-    """Verdicts for stored features (ImageNet logits recomputed by the backbone's last layer)."""
-    return judge(head, layer.logits(features), features)
+def verdicts_for(
+    head: Head, layer: ImageNetLayer, features: FloatInput, imagenet_features: FloatInput
+) -> list[Verdict]:
+    """Verdicts for stored features: ``features`` for the head, ``imagenet_features`` for the backbone's last
+    layer (ImageNet logits recomputed without running the network)."""
+    return judge(head, layer.logits(imagenet_features), features)

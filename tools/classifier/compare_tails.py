@@ -1,0 +1,84 @@
+"""Fit and score heads on the fine-tuned tail's features against the original tail's, before any export.
+
+    python -m tools.classifier.compare_tails [--features .local/finetune/tail-features.npz]
+
+Reads ``finetune``'s ``tail-features.npz`` (every feature-table row through both tails of the torch
+network), fits a head on each kind of features exactly as ``train`` does (train rows; levels on calibration
+rows only) and scores both on the fixed test split as shot and on the held-out-background composites, through
+the API's decision rule. Numpy only: runs in the app venv or the train venv.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from apps.waste.analysis.classifier.artifacts import DEFAULT_ARTIFACTS_DIR
+from apps.waste.analysis.classifier.decision import CLASS_CATEGORY, HEAD_CLASSES
+from apps.waste.analysis.classifier.feature_table import FeatureTable
+from apps.waste.analysis.classifier.fit import DEFAULT_TARGET_ACCURACY, Rows, fit_head
+from apps.waste.analysis.classifier.head import Head
+from apps.waste.analysis.classifier.runtime import load_imagenet_layer
+from apps.waste.analysis.classifier.scoring import Score, score_verdicts, verdicts_for
+
+DEFAULT_DIR = Path(".local/finetune")  # finetune_cache's (that module needs torch)
+TAILS = ("original tail", "fine-tuned tail")
+
+
+def tables(path: Path) -> dict[str, FeatureTable]:
+    """The rows with the head reading the original tail's features, and with it reading the fine-tuned's."""
+    with np.load(path, allow_pickle=False) as stored:
+        columns = {name: stored[name] for name in stored.files}
+    meta = {name: columns[name] for name in ("keys", "labels", "splits", "views", "held_out")}
+    return {
+        "original tail": FeatureTable(
+            **meta, features=columns["imagenet"], imagenet_features=columns["imagenet"]
+        ),
+        "fine-tuned tail": FeatureTable(
+            **meta, features=columns["waste"], imagenet_features=columns["imagenet"]
+        ),
+    }
+
+
+def scores(head: Head, table: FeatureTable, artifacts: Path) -> dict[str, Score]:
+    layer = load_imagenet_layer(artifacts)
+    test = table.split("test")
+    result = {}
+    for name, mask in (("trashnet-test", ~test.held_out), ("composites-held-out", test.held_out)):
+        part = test.where(mask)
+        truth: list[str | None] = [CLASS_CATEGORY[HEAD_CLASSES[label]] for label in part.labels]
+        result[name] = score_verdicts(verdicts_for(head, layer, part.features, part.imagenet_features), truth)
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--features", type=Path, default=DEFAULT_DIR / "tail-features.npz")
+    parser.add_argument("--artifacts", type=Path, default=DEFAULT_ARTIFACTS_DIR)
+    parser.add_argument("--target-accuracy", type=float, default=DEFAULT_TARGET_ACCURACY)
+    parser.add_argument("--only", choices=TAILS, help="fit and score one tail's head only")
+    args = parser.parse_args(argv)
+    artifacts = args.artifacts.resolve()
+    for name, table in tables(args.features).items():
+        if args.only not in (None, name):
+            continue
+        fitted = table.where(~table.held_out)
+        head = fit_head(
+            Rows.training(fitted),
+            Rows.of(fitted.split("calibration")),
+            load_imagenet_layer(artifacts),
+            args.target_accuracy,
+        )
+        print(
+            f"{name} (threshold {head.threshold:.2f}, board {head.board.threshold if head.board else 0:.2f}):"
+        )
+        for set_name, score in scores(head, table, artifacts).items():
+            print(f"  {set_name}: {score.summary()}")
+
+
+if __name__ == "__main__":
+    main()
