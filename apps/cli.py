@@ -89,15 +89,14 @@ def _classifier_retrain(args: argparse.Namespace) -> int:
 
     from apps.core.db import get_engine
     from apps.waste.analysis.classifier import retrain as retraining
-    from apps.waste.analysis.classifier.artifacts import DEFAULT_ARTIFACTS_DIR, MODEL_FILE, load_manifest
+    from apps.waste.analysis.classifier.artifacts import DEFAULT_ARTIFACTS_DIR, backbone_sha256
     from apps.waste.analysis.classifier.fit import DEFAULT_TARGET_ACCURACY
     from apps.waste.feedback.service import labelled_scans
 
     artifacts: Path = args.artifacts or DEFAULT_ARTIFACTS_DIR
     target: float = args.target_accuracy or DEFAULT_TARGET_ACCURACY
-    backbone = load_manifest(artifacts)["files"][MODEL_FILE]["sha256"]
     with Session(get_engine()) as session:
-        scans = labelled_scans(session, backbone)
+        scans = labelled_scans(session, backbone_sha256(artifacts))  # only this backbone's features
     current = args.head or get_settings().classifier_head
     print(f"{len(scans)} labelled scan(s); current head {current}; fixed test split from the stored features")
     try:
@@ -105,10 +104,7 @@ def _classifier_retrain(args: argparse.Namespace) -> int:
     except retraining.RetrainRefused as refused:
         print(f"refused: {refused}", file=sys.stderr)
         return 1
-    print(
-        f"scans used {outcome.scans_used}, skipped {outcome.scans_skipped} (no head class), "
-        f"{outcome.scans_other_backbone} from another backbone"
-    )
+    print(f"scans used {outcome.scans_used}, skipped {outcome.scans_skipped} (no head class)")
     print(f"before: {outcome.before.summary()}\nafter:  {outcome.after.summary()}")
     if args.dry_run:
         return 0
