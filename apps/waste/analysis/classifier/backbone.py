@@ -14,7 +14,7 @@ child that inherited its parent's session builds its own instead of using the co
 from __future__ import annotations
 
 import os
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
@@ -67,16 +67,21 @@ class Backbone:
         """Verify the model file and create the session now rather than on the first photo."""
         self._get_session()
 
+    @cached_property
+    def _output_names(self) -> list[str]:
+        """The outputs each run asks for, read from the graph once (not on every photo)."""
+        graph_outputs = {output.name for output in self._get_session().get_outputs()}
+        return [*OUTPUT_NAMES, WASTE_OUTPUT] if WASTE_OUTPUT in graph_outputs else list(OUTPUT_NAMES)
+
     @property
     def fine_tuned(self) -> bool:
         """Whether the graph has a fine-tuned tail for the head (``waste_features``)."""
-        return WASTE_OUTPUT in {output.name for output in self._get_session().get_outputs()}
+        return WASTE_OUTPUT in self._output_names
 
     def run(self, batch: FloatArray) -> BackboneOutputs:
         """The outputs of a preprocessed ``[N, 3, 260, 260]`` batch."""
-        names = [*OUTPUT_NAMES, WASTE_OUTPUT] if self.fine_tuned else list(OUTPUT_NAMES)
         outputs = [
             np.asarray(output, dtype=np.float32)
-            for output in self._get_session().run(names, {INPUT_NAME: batch})
+            for output in self._get_session().run(self._output_names, {INPUT_NAME: batch})
         ]
         return BackboneOutputs(outputs[0], outputs[1], outputs[-1])
