@@ -62,11 +62,12 @@ _SENSITIVE_PARAMETERS = (
     "x-amz-signature|x-amz-credential|x-amz-security-token|signature|awsaccesskeyid|policy|"
     "access_token|refresh_token|id_token|client_secret|code|state|token|password|api_key"
 )
+_SHORTEST_BASE64_RUN = 120  # characters: a shorter run is not treated as encoded photo bytes
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # Photo bytes: data URLs, bytes reprs, long base64 runs.
     (re.compile(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=]+"), "data:[redacted]"),
     (re.compile(r"""b(['"])(?=[^'"]*\\x[0-9a-fA-F]{2})(?:(?!\1)[^\\]|\\.){8,}\1"""), "[redacted bytes]"),
-    (re.compile(r"[A-Za-z0-9+/]{120,}={0,2}"), "[redacted base64]"),
+    (re.compile(rf"[A-Za-z0-9+/]{{{_SHORTEST_BASE64_RUN},}}={{0,2}}"), "[redacted base64]"),
     # Credentials.
     (re.compile(r"(?i)\b(bearer|basic|kakaoak)\s+[A-Za-z0-9._~+/=-]+"), rf"\1 {REDACTED}"),
     (re.compile(r"\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"), "[redacted jwt]"),
@@ -81,10 +82,9 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
-# Every pattern above needs one of these (or a run of 120 characters): text without any has nothing to
-# redact but configured secrets, and skips the patterns (most log lines: the request line, route templates).
+# Every pattern above needs one of these (or a base64 run): text without any, shorter than such a run, has
+# nothing to redact but configured secrets, and skips the patterns (most log lines: the request line).
 _MAY_NEED_PATTERNS = re.compile(r"[:=\\]|eyJ|sk-|(?i:bearer|basic|kakaoak)")
-_SHORTEST_BASE64_RUN = 120
 
 
 class Redactor:
