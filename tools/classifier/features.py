@@ -20,13 +20,13 @@ import hashlib
 import itertools
 import json
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from apps.waste.analysis.classifier.artifacts import MODEL_FILE, load_manifest
+from apps.waste.analysis.classifier.artifacts import backbone_sha256
 from apps.waste.analysis.classifier.backbone import Backbone
 from apps.waste.analysis.classifier.decision import HEAD_CLASSES
 from apps.waste.analysis.classifier.feature_table import FeatureTable
@@ -42,7 +42,7 @@ BATCH = 16
 
 
 def _cache_key(samples: list[Sample], artifacts_dir: Path) -> str:
-    model_sha = load_manifest(artifacts_dir)["files"][MODEL_FILE]["sha256"]
+    model_sha = backbone_sha256(artifacts_dir)
     listing = [(sample.key, sample.path.stat().st_size) for sample in samples]
     payload = json.dumps([model_sha, VIEWS_VERSION, listing]).encode("utf-8")
     return hashlib.sha256(payload).hexdigest()[:20]
@@ -94,9 +94,24 @@ def rendered_images() -> Iterator[tuple[str, int, str, Image.Image]]:
                 )
 
 
+Row = tuple[str, int, str, int, bool]
+"""One row of a feature table or activation cache: key, label, split, view, held out."""
+
+
+def row_columns(rows: Sequence[Row]) -> dict[str, np.ndarray]:
+    """The columns of ``rows`` as a table stores them (everything but the features)."""
+    return {
+        "keys": np.array([row[0] for row in rows]),
+        "labels": np.array([row[1] for row in rows], np.int64),
+        "splits": np.array([row[2] for row in rows]),
+        "views": np.array([row[3] for row in rows], np.int64),
+        "held_out": np.array([row[4] for row in rows], bool),
+    }
+
+
 def rendered(artifacts_dir: Path, threads: int = 2) -> FeatureTable:
     """The drawings' features, labelled with the head's rendered classes."""
-    rows: list[tuple[str, int, str, int, bool]] = []
+    rows: list[Row] = []
     tensors: list[FloatArray] = []
     for key, label, split, image in rendered_images():
         rows.append((key, label, split, 0, False))
@@ -104,9 +119,7 @@ def rendered(artifacts_dir: Path, threads: int = 2) -> FeatureTable:
     return _table(rows, Backbone(artifacts_dir, intra_op_threads=threads), tensors)
 
 
-def _table(
-    rows: list[tuple[str, int, str, int, bool]], backbone: Backbone, tensors: Iterable[FloatArray]
-) -> FeatureTable:
+def _table(rows: list[Row], backbone: Backbone, tensors: Iterable[FloatArray]) -> FeatureTable:
     """The table of ``rows`` (key, label, split, view, held out), one preprocessed image each, run in
     batches (consumed lazily: an iterator's images are produced as it goes)."""
     head_features: list[np.ndarray] = []
@@ -117,11 +130,7 @@ def _table(
         head_features.append(outputs.features.astype(np.float16))
         imagenet_features.append(outputs.imagenet_features.astype(np.float16))
     return FeatureTable(
-        keys=np.array([row[0] for row in rows]),
-        labels=np.array([row[1] for row in rows], np.int64),
-        splits=np.array([row[2] for row in rows]),
-        views=np.array([row[3] for row in rows], np.int64),
-        held_out=np.array([row[4] for row in rows], bool),
+        **row_columns(rows),
         features=np.concatenate(head_features),
         imagenet_features=np.concatenate(imagenet_features),
     )
@@ -154,7 +163,7 @@ def extract(
     if cache_path.exists():
         return FeatureTable.load(cache_path)
 
-    rows: list[tuple[str, int, str, int, bool]] = []
+    rows: list[Row] = []
 
     def tensors() -> Iterator[FloatArray]:
         for sample, view, held_out, image in photo_views(samples, table_views):

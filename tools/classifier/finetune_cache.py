@@ -17,6 +17,7 @@ import argparse
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnxruntime as ort
@@ -26,7 +27,7 @@ from PIL import Image
 from apps.waste.analysis.classifier.preprocessing import INPUT_SIZE, FloatArray, preprocess
 from tools.classifier.composite import Cutout, compose, photographic, seeded
 from tools.classifier.dataset import Sample, load_trashnet
-from tools.classifier.features import BATCH, photo_views, rendered_images, table_views
+from tools.classifier.features import BATCH, Row, photo_views, rendered_images, row_columns, table_views
 from tools.classifier.network import Trunk, pretrained
 
 DEFAULT_DIR = Path(".local/finetune")
@@ -87,7 +88,7 @@ def build(data: Path, out_dir: Path, threads: int) -> Path:
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     session = ort.InferenceSession(str(trunk_path), sess_options=options, providers=["CPUExecutionProvider"])
-    rows: list[tuple[str, int, str, int, bool]] = []
+    rows: list[Row] = []
     pending: list[FloatArray] = []
     activations: list[np.ndarray] = []
 
@@ -109,15 +110,8 @@ def build(data: Path, out_dir: Path, threads: int) -> Path:
             flush()
     flush()
     target = out_dir / "activations.npz"
-    np.savez(
-        target,
-        keys=np.array([row[0] for row in rows]),
-        labels=np.array([row[1] for row in rows], np.int64),
-        splits=np.array([row[2] for row in rows]),
-        views=np.array([row[3] for row in rows], np.int64),
-        held_out=np.array([row[4] for row in rows], bool),
-        activations=np.concatenate(activations),
-    )
+    arrays: dict[str, Any] = {**row_columns(rows), "activations": np.concatenate(activations)}
+    np.savez(target, **arrays)
     print(f"wrote {target}: {len(rows)} rows in {time.monotonic() - started:.0f}s")
     return target
 
