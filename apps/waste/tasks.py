@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from apps.core.db import get_engine
 from apps.core.images import InvalidImage
-from apps.core.observability.logging import bind_job
+from apps.core.observability.logging import bind
 from apps.core.queue import celery_app
 from apps.core.settings import get_settings
 from apps.core.storage import ObjectMissing, get_s3_client
@@ -37,10 +37,11 @@ EXTERNAL_MAX_RETRIES = 3
 def run_analysis(
     job_id: uuid.UUID, analyzer: Analyzer, coach: Coach = compose_answer, with_url: bool = False
 ) -> None:
-    """Claim the job, analyse its photo and store the answer; a lost race leaves the first result intact."""
+    """Claim the job, analyse its photo and store the answer; a lost race leaves the first result intact.
+    Its log lines carry the job id, and only its own: the binding ends with the call, so a caller's later
+    lines (another task in the same process, a test) do not inherit it."""
     settings = get_settings()
-    bind_job(job_id)
-    with Session(get_engine(), expire_on_commit=False) as session:
+    with bind(job_id=str(job_id)), Session(get_engine(), expire_on_commit=False) as session:
         job = jobs.claim(session, job_id)
         if job is None:
             logger.info("job %s is finished or unknown; nothing to do", job_id)

@@ -10,10 +10,13 @@ import pytest
 from sqlmodel import Session
 
 from apps.core.db import get_engine
+from apps.core.observability.logging import bound
 from apps.core.settings import get_settings
+from apps.waste.analysis.types import Classification, ImageInput
 from apps.waste.models import AnalysisJob, JobStatus, Upload
 from apps.waste.pipeline import embedded_analyzer
 from apps.waste.tasks import run_analysis
+from tests.support.classifications import confident
 from tests.waste.conftest import image_bytes, upload_photo
 
 
@@ -86,3 +89,23 @@ def test_a_finished_job_is_not_analysed_again(api: httpx.Client, auth: dict[str,
     again = job(job_id)
     assert again.attempts == first.attempts == 1
     assert again.result == first.result
+
+
+class RecordsLogContext:
+    """An analyzer that notes the log context it runs in."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, str] = {}
+
+    def analyze(self, image: ImageInput, hint: str | None = None) -> Classification:
+        self.seen = dict(bound())
+        return confident("recyclable/plastic")
+
+
+def test_the_job_id_is_bound_during_the_analysis_only(api: httpx.Client, auth: dict[str, str]) -> None:
+    """A worker process runs task after task: one job's id must not label the next one's log lines."""
+    job_id, _ = submitted_job(api, auth)
+    analyzer = RecordsLogContext()
+    run_analysis(job_id, analyzer)
+    assert analyzer.seen.get("job_id") == str(job_id)
+    assert "job_id" not in bound()
