@@ -6,6 +6,11 @@ the current key, and during a rotation the previous one. The algorithm is pinned
 and HS256 tokens keyed with a public key are refused. After the signature and claims, one Redis round trip
 (MGET) asks whether the user was deleted or the session ended since the token was issued; when Redis cannot
 answer, the request fails closed (the caller gets a 503 to retry): a deleted user's token must not work.
+
+The signature check is most of a token check's CPU, and a client sends the same token with every request
+until it expires, so each key ring keeps the claims of the tokens it verified (the exact token text, a
+bounded LRU): a repeat is checked for expiry only, and still for revocation. Only successes are kept; a key
+rotation builds a new ring, with an empty cache.
 """
 
 from __future__ import annotations
@@ -13,8 +18,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -33,6 +40,8 @@ CSRF_COOKIE = "eco2_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 # How long past its expiry a token is still accepted (clock skew between services).
 LEEWAY_SECONDS = 30
+# Verified tokens a key ring remembers (about 1 KB each): more than the users one API process serves at once.
+VERIFIED_TOKENS_KEPT = 4096
 
 _REVOKED_USER = "eco2:auth:revoked:user:{}"
 _REVOKED_SESSION = "eco2:auth:revoked:session:{}"
@@ -63,6 +72,14 @@ class KeyRing:
     private_key: ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey | None
     current: VerificationKey
     accepted: tuple[VerificationKey, ...]
+    # (token, issuer) → (the caller, the token's `exp`): `_verify` remembered for this ring's keys.
+    verified: Callable[[str, str], tuple[Principal, int]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        remembered = lru_cache(maxsize=VERIFIED_TOKENS_KEPT)(
+            lambda token, issuer: _verify(token, self, issuer)
+        )
+        object.__setattr__(self, "verified", remembered)
 
     @property
     def signing_key(self) -> ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey:
@@ -150,7 +167,16 @@ def csrf_hash(csrf_token: str) -> str:
 
 
 def verify_access_token(token: str, ring: KeyRing, issuer: str) -> Principal:
-    """Signature, algorithm, type, issuer, audience and expiry; raises InvalidToken with the reason."""
+    """Signature, algorithm, type, issuer, audience and expiry; raises InvalidToken with the reason.
+    The expiry is checked on every call, the rest once per token and ring (see the module's docstring)."""
+    principal, expires_at = ring.verified(token, issuer)
+    if time.time() > expires_at + LEEWAY_SECONDS:
+        raise InvalidToken("token expired")
+    return principal
+
+
+def _verify(token: str, ring: KeyRing, issuer: str) -> tuple[Principal, int]:
+    """The full check, and the token's expiry (seconds since the epoch)."""
     try:
         header = jwt.get_unverified_header(token)
     except jwt.InvalidTokenError as error:
@@ -171,9 +197,10 @@ def verify_access_token(token: str, ring: KeyRing, issuer: str) -> Principal:
             options={"require": ["sub", "sid", "exp", "iat", "iss", "aud"]},
         )
         csrf = claims.get("csrf")
-        return Principal(
+        principal = Principal(
             uuid.UUID(claims["sub"]), uuid.UUID(claims["sid"]), csrf if isinstance(csrf, str) else None
         )
+        return principal, int(claims["exp"])
     except jwt.ExpiredSignatureError as error:
         raise InvalidToken("token expired") from error
     except (jwt.InvalidTokenError, ValueError, TypeError) as error:
