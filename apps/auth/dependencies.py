@@ -10,6 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 
 from apps.auth.exceptions import RateLimited
 from apps.core.access_tokens import ACCESS_COOKIE, KeyRing, Principal, key_ring
+from apps.core.async_clients import AsyncRedisDep
 from apps.core.dependencies import RedisDep, SettingsDep, bearer_scheme, get_current_user
 from apps.core.rate_limit import RedisRateLimiter
 
@@ -53,16 +54,16 @@ CallbackRateLimit = Depends(AuthRateLimit("callback"))
 TokenRateLimit = Depends(AuthRateLimit("token"))
 
 
-def optional_user(
+async def optional_user(
     request: Request,
     settings: SettingsDep,
-    redis_client: RedisDep,
+    redis_client: AsyncRedisDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Principal | None:
     """The signed-in caller if the request carries a token (checked as for CurrentUser); else None."""
     if credentials is None and ACCESS_COOKIE not in request.cookies:
         return None
-    return get_current_user(request, settings, redis_client, credentials)
+    return await get_current_user(request, settings, redis_client, credentials)
 
 
 OptionalUser = Annotated[Principal | None, Depends(optional_user)]

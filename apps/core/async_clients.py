@@ -67,3 +67,11 @@ async def get_async_clients(request: Request) -> AsyncClients:
 
 
 AsyncClientsDep = Annotated[AsyncClients, Depends(get_async_clients)]
+
+
+async def get_async_redis(request: Request) -> GuardedAsyncRedis:
+    """The app's async Redis client: what every request's revocation check reads through."""
+    return (await get_async_clients(request)).redis
+
+
+AsyncRedisDep = Annotated[GuardedAsyncRedis, Depends(get_async_redis)]

@@ -23,6 +23,7 @@ from apps.core.access_tokens import (
     revoked_by,
     verify_access_token,
 )
+from apps.core.async_clients import AsyncRedisDep
 from apps.core.cache import GuardedAsyncRedis, get_redis
 from apps.core.settings import Settings, get_settings
 
@@ -84,24 +85,6 @@ def _unless_revoked(revocation: Sequence[str], values: list[Any]) -> list[Any]:
     return values[len(revocation) :]
 
 
-def authenticate(
-    request: Request,
-    settings: Settings,
-    redis_client: redis.Redis,
-    credentials: HTTPAuthorizationCredentials | None,
-    also_read: Sequence[str] = (),
-) -> tuple[Principal, list[Any]]:
-    """The caller, and the values of the Redis keys `also_read`, fetched in the revocation check's round trip
-    (an endpoint that needs Redis anyway pays no second round trip)."""
-    principal = _verified(request, settings, credentials)
-    revocation = revocation_keys(principal)
-    try:
-        values = cast(list[Any], redis_client.mget([*revocation, *also_read]))
-    except redis.RedisError as error:
-        raise _revocation_unknown(error) from error
-    return principal, _unless_revoked(revocation, values)
-
-
 async def authenticate_async(
     request: Request,
     settings: Settings,
@@ -109,7 +92,8 @@ async def authenticate_async(
     credentials: HTTPAuthorizationCredentials | None,
     also_read: Sequence[str] = (),
 ) -> tuple[Principal, list[Any]]:
-    """`authenticate` on the event loop (an `async` endpoint's caller, with no thread hop)."""
+    """The caller, and the values of the Redis keys `also_read`, fetched in the revocation check's round trip
+    (an endpoint that needs Redis anyway pays no second round trip). On the event loop: no thread hop."""
     principal = _verified(request, settings, credentials)
     revocation = revocation_keys(principal)
     try:
@@ -122,11 +106,11 @@ async def authenticate_async(
 BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
 
 
-def get_current_user(
-    request: Request, settings: SettingsDep, redis_client: RedisDep, credentials: BearerCredentials
+async def get_current_user(
+    request: Request, settings: SettingsDep, redis_client: AsyncRedisDep, credentials: BearerCredentials
 ) -> Principal:
     """A bearer token (API clients) or the session cookie (browsers, with CSRF checks on writes)."""
-    return authenticate(request, settings, redis_client, credentials)[0]
+    return (await authenticate_async(request, settings, redis_client, credentials))[0]
 
 
 CurrentUser = Annotated[Principal, Depends(get_current_user)]

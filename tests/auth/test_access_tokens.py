@@ -8,8 +8,8 @@ import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import httpx
@@ -25,7 +25,8 @@ from sqlalchemy import event
 
 from apps.auth.tokens import sign_access_token
 from apps.core.access_tokens import AUDIENCE, TOKEN_TYPE, key_ring, thumbprint
-from apps.core.cache import get_redis, make_redis
+from apps.core.async_clients import get_async_redis, open_async_clients
+from apps.core.cache import get_redis, make_async_redis
 from apps.core.db import get_engine
 from apps.core.dependencies import CurrentUser
 from apps.core.settings import Settings, get_settings
@@ -162,7 +163,12 @@ def test_forged_and_stale_tokens_of_ours_are_refused(api: httpx.Client) -> None:
 
 
 def test_authenticating_a_request_makes_no_database_query(api: httpx.Client) -> None:
-    app = FastAPI()
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:  # CurrentUser reads the app's async Redis
+        async with open_async_clients(app, get_settings()):
+            yield
+
+    app = FastAPI(lifespan=lifespan)
 
     @app.get("/whoami")
     def whoami(user: CurrentUser) -> dict[str, str]:
@@ -187,7 +193,7 @@ def test_authenticating_a_request_makes_no_database_query(api: httpx.Client) -> 
 def test_when_redis_cannot_say_whether_a_token_is_revoked_the_request_fails_closed(api: httpx.Client) -> None:
     signed_in = sign_in(api)
     app = create_app(["users"])
-    app.dependency_overrides[get_redis] = lambda: make_redis("redis://127.0.0.1:1/0")
+    app.dependency_overrides[get_async_redis] = lambda: make_async_redis("redis://127.0.0.1:1/0")
     with TestClient(app) as client:
         response = client.get("/api/v1/users/me", headers=signed_in.headers)
     assert response.status_code == 503 and response.headers["retry-after"] == "1"
