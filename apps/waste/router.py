@@ -21,6 +21,7 @@ from apps.waste import jobs, metrics, service
 from apps.waste.dependencies import (
     IdempotencyKey,
     PollDep,
+    PollRoute,
     S3Dep,
     limit_analyses,
     limit_uploads,
@@ -107,13 +108,6 @@ def create_analysis(
     return _json(accepted, status.HTTP_202_ACCEPTED, Location=poll_url)
 
 
-@router.get(
-    "/analyses/{job_id}",
-    response_model=AnalysisRead,
-    name="read_analysis",
-    responses=error_responses(404),
-    openapi_extra=BEARER_SECURITY,
-)
 @quiet_request_log  # polled every few hundred ms while a scan runs; errors are still logged
 async def read_analysis(poll: PollDep) -> Response:
     """A poll, on the event loop: one Redis round trip (the token's revocation and the finished-job cache),
@@ -123,6 +117,18 @@ async def read_analysis(poll: PollDep) -> Response:
     job = await jobs.read_job(poll.pool, poll.user.id, poll.job_id)
     await poll.cache.put(poll.job_id, job.status, poll.user.id, job.body)
     return _json(job.body)
+
+
+router.add_api_route(
+    "/analyses/{job_id}",
+    read_analysis,
+    methods=["GET"],
+    response_model=AnalysisRead,
+    name="read_analysis",
+    responses=error_responses(404),
+    openapi_extra=BEARER_SECURITY,
+    route_class_override=PollRoute,
+)
 
 
 @router.get("/analyses/{job_id}/events", name="stream_analysis", responses=error_responses(404))
