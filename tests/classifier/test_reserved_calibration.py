@@ -27,11 +27,12 @@ def test_reserved_families_are_disjoint_from_training_and_held_out_ones():
 
 def test_only_calibration_photos_get_composites_and_those_on_reserved_families(monkeypatch):
     used = []
-    monkeypatch.setattr(
-        features,
-        "compose",
-        lambda group, rng, held_out, families: used.append(families) or Image.new("RGB", (8, 8)),
-    )
+
+    def compose(group, rng, held_out, families):
+        used.append(families)
+        return Image.new("RGB", (8, 8))
+
+    monkeypatch.setattr(features, "compose", compose)
     photo = board_photo()
     cutouts = {"metal/a.jpg": matte(photo)}
     views = {
