@@ -1,9 +1,11 @@
 """Backgrounds for composites: procedural textures and scikit-image's bundled CC0 texture photos.
 
-Two disjoint families: ``TRAIN_FAMILIES`` are used for the training and calibration composites,
-``HELD_OUT_FAMILIES`` only for the out-of-domain evaluation set, so that set measures backgrounds the head
-never saw. Nothing is downloaded: scikit-image ships ``brick``, ``grass`` and ``gravel`` (all CC0, see their
-docstrings in ``skimage.data``).
+Three disjoint sets of families: ``TRAIN_FAMILIES`` are used for the training composites (and the feature
+table's calibration composites), ``RESERVED_FAMILIES`` only for the fine-tuned tail's calibration composites
+(so temperature and thresholds are fitted on backgrounds the tail never trained on), ``HELD_OUT_FAMILIES``
+only for the out-of-domain evaluation set, so that set measures backgrounds the head never saw. Nothing is
+downloaded: scikit-image ships ``brick``, ``grass`` and ``gravel`` (all CC0, see their docstrings in
+``skimage.data``).
 """
 
 from __future__ import annotations
@@ -121,6 +123,32 @@ def marble(rng: np.random.Generator, size: int) -> Image.Image:
     return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
 
 
+def woven(rng: np.random.Generator, size: int) -> Image.Image:
+    """Woven fabric (reserved): crossed warp and weft threads with a slub of noise, one or two colours."""
+    y, x = np.mgrid[0:size, 0:size]
+    period = rng.uniform(4, 12)
+    warp = 0.5 + 0.5 * np.sin(2 * np.pi * x / period)
+    weft = 0.5 + 0.5 * np.sin(2 * np.pi * y / period)
+    over = (np.floor(x / period) + np.floor(y / period)) % 2 == 0
+    grey = np.where(over, warp, weft) * 0.6 + 0.4 * _smooth_noise(rng, size, int(rng.integers(8, 20)))
+    return _tint(rng, grey, dark=bool(rng.random() < 0.4))
+
+
+def terrazzo(rng: np.random.Generator, size: int) -> Image.Image:
+    """Terrazzo or speckled laminate (reserved): a base colour scattered with chips of other colours."""
+    pixels = np.tile(rng.uniform(90, 235, 3), (size, size, 1))
+    for _ in range(int(rng.integers(60, 220))):
+        cy, cx = rng.integers(0, size, 2)
+        radius = rng.uniform(1.5, size / 30)
+        reach = int(radius) + 1
+        top, left = max(0, cy - reach), max(0, cx - reach)
+        bottom, right = min(size, cy + reach + 1), min(size, cx + reach + 1)
+        y, x = np.ogrid[top:bottom, left:right]
+        window = pixels[top:bottom, left:right]
+        window[(y - cy) ** 2 + (x - cx) ** 2 <= radius**2] = rng.uniform(20, 250, 3)
+    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(0.7))
+
+
 TRAIN_FAMILIES: dict[str, Generator] = {
     "wood": wood,
     "mottled": mottled,
@@ -128,10 +156,15 @@ TRAIN_FAMILIES: dict[str, Generator] = {
     "tiles": tiles,
     "brick": brick,
 }
+RESERVED_FAMILIES: dict[str, Generator] = {"woven": woven, "terrazzo": terrazzo}
 HELD_OUT_FAMILIES: dict[str, Generator] = {"grass": grass, "gravel": gravel, "marble": marble}
 
 
-def background(rng: np.random.Generator, size: int, held_out: bool = False) -> Image.Image:
-    families = HELD_OUT_FAMILIES if held_out else TRAIN_FAMILIES
+def background(
+    rng: np.random.Generator, size: int, held_out: bool = False, families: dict[str, Generator] | None = None
+) -> Image.Image:
+    """A background of ``families`` (default: the held-out or the training families)."""
+    if families is None:
+        families = HELD_OUT_FAMILIES if held_out else TRAIN_FAMILIES
     names = sorted(families)
     return families[names[int(rng.integers(len(names)))]](rng, size)

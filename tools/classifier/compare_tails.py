@@ -5,7 +5,10 @@
 Reads ``finetune``'s ``tail-features.npz`` (every feature-table row through both tails of the torch
 network), fits a head on each kind of features exactly as ``train`` does (train rows; levels on calibration
 rows only) and scores both on the fixed test split as shot and on the held-out-background composites, through
-the API's decision rule. Numpy only: runs in the app venv or the train venv.
+the API's decision rule. ``--calibration reserved`` calibrates on the calibration photos as shot, the
+drawings and the composites on the reserved background families (neither the tail's training nor the
+evaluation uses them) instead of the table's calibration composites on training backgrounds. Numpy only:
+runs in the app venv or the train venv.
 """
 
 from __future__ import annotations
@@ -22,9 +25,12 @@ from apps.waste.analysis.classifier.fit import DEFAULT_TARGET_ACCURACY, Rows, fi
 from apps.waste.analysis.classifier.head import Head
 from apps.waste.analysis.classifier.runtime import load_imagenet_layer
 from apps.waste.analysis.classifier.scoring import Score, score_verdicts, verdicts_for
+from tools.classifier.features import RESERVED_CALIBRATION_VIEWS
 
 DEFAULT_DIR = Path(".local/finetune")  # finetune_cache's (that module needs torch)
 TAILS = ("original tail", "fine-tuned tail")
+CALIBRATIONS = ("table", "reserved")
+TABLE_CALIBRATION_VIEW = 1  # the table's one composite of each calibration photo (training backgrounds)
 
 
 def tables(path: Path) -> dict[str, FeatureTable]:
@@ -40,6 +46,18 @@ def tables(path: Path) -> dict[str, FeatureTable]:
             **meta, features=columns["waste"], imagenet_features=columns["imagenet"]
         ),
     }
+
+
+def calibration_rows(table: FeatureTable, calibration: str) -> FeatureTable:
+    """The calibration split as ``train`` uses it (``table``), or with its composites on training
+    backgrounds swapped for those on the reserved families (``reserved``)."""
+    rows = table.split("calibration")
+    reserved = np.isin(rows.views, RESERVED_CALIBRATION_VIEWS)
+    if calibration == "table":
+        return rows.where(~reserved)
+    if not reserved.any():
+        raise SystemExit("no reserved-background calibration rows: rebuild the cache with finetune_cache")
+    return rows.where(rows.views != TABLE_CALIBRATION_VIEW)
 
 
 def scores(head: Head, table: FeatureTable, artifacts: Path) -> dict[str, Score]:
@@ -61,6 +79,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--artifacts", type=Path, default=DEFAULT_ARTIFACTS_DIR)
     parser.add_argument("--target-accuracy", type=float, default=DEFAULT_TARGET_ACCURACY)
     parser.add_argument("--only", choices=TAILS, help="fit and score one tail's head only")
+    parser.add_argument(
+        "--calibration", choices=CALIBRATIONS, default="reserved", help="which rows fit the levels"
+    )
     args = parser.parse_args(argv)
     artifacts = args.artifacts.resolve()
     for name, table in tables(args.features).items():
@@ -69,12 +90,13 @@ def main(argv: list[str] | None = None) -> None:
         fitted = table.where(~table.held_out)
         head = fit_head(
             Rows.training(fitted),
-            Rows.of(fitted.split("calibration")),
+            Rows.of(calibration_rows(fitted, args.calibration)),
             load_imagenet_layer(artifacts),
             args.target_accuracy,
         )
         print(
-            f"{name} (threshold {head.threshold:.2f}, board {head.board.threshold if head.board else 0:.2f}):"
+            f"{name}, {args.calibration} calibration (threshold {head.threshold:.2f}, "
+            f"board {head.board.threshold if head.board else 0:.2f}):"
         )
         for set_name, score in scores(head, table, artifacts).items():
             print(f"  {set_name}: {score.summary()}")

@@ -18,7 +18,7 @@ import numpy.typing as npt
 from PIL import Image, ImageEnhance, ImageFilter
 from scipy import ndimage
 
-from tools.classifier.backgrounds import background
+from tools.classifier.backgrounds import Generator, background
 
 CANVAS = 300
 BORDER = 6
@@ -104,9 +104,15 @@ def photographic(image: Image.Image, rng: np.random.Generator) -> Image.Image:
     return image
 
 
-def compose(cutouts: list[Cutout], rng: np.random.Generator, held_out: bool = False) -> Image.Image:
-    """One composite photo: the cutouts (one = a close-up, several = a small pile) on a background."""
-    canvas = background(rng, CANVAS, held_out).convert("RGB")
+def compose(
+    cutouts: list[Cutout],
+    rng: np.random.Generator,
+    held_out: bool = False,
+    families: dict[str, Generator] | None = None,
+) -> Image.Image:
+    """One composite photo: the cutouts (one = a close-up, several = a small pile) on a background of
+    ``families`` (default: the held-out or the training families)."""
+    canvas = background(rng, CANVAS, held_out, families).convert("RGB")
     if len(cutouts) == 1:
         _place(canvas, cutouts[0], rng, float(rng.uniform(0.45, 0.95)))
     else:

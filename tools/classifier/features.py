@@ -9,6 +9,8 @@ Views per photo (all deterministic, seeded by the photo's key):
 - test split: 1 = a single object or a pile on a **held-out** background family (``held_out`` true): the
   out-of-domain evaluation rows, never used to fit or calibrate anything.
 
+``finetune_cache`` adds ``RESERVED_CALIBRATION_VIEWS`` of each calibration photo, on the reserved families.
+
 A photo whose object cannot be matted cleanly gets the photographic augmentation of the plain photo instead.
 The cache (``.local/classifier-features``, outside git) is keyed by the model checksum, the views version and
 the photo list.
@@ -31,7 +33,7 @@ from apps.waste.analysis.classifier.backbone import Backbone
 from apps.waste.analysis.classifier.decision import HEAD_CLASSES
 from apps.waste.analysis.classifier.feature_table import FeatureTable
 from apps.waste.analysis.classifier.preprocessing import FloatArray, preprocess
-from tools.classifier.backgrounds import background
+from tools.classifier.backgrounds import RESERVED_FAMILIES, Generator, background
 from tools.classifier.composite import Cutout, compose, matte, photographic, seeded
 from tools.classifier.dataset import Sample
 from tools.classifier.renders import carton, shirt
@@ -58,20 +60,55 @@ def table_views(
 ) -> Iterator[tuple[int, bool, Image.Image]]:
     """(view number, held out, image) for one photo; ``peers`` are other keys of its class and split."""
     yield 0, False, photo
-    own = cutouts[sample.key]
     count = {"train": 2, "calibration": 1, "test": 1}[sample.split]
     for view in range(1, count + 1):
         rng = seeded(sample.key, view)
         held_out = sample.split == "test"
         pile = view == 2 or (sample.split != "train" and rng.random() < 0.4)
-        if own is None:
-            yield view, held_out, photographic(photo, rng)
-            continue
-        group = [own]
-        if pile and peers:
-            picks = rng.choice(len(peers), size=min(len(peers), int(rng.integers(1, 3))), replace=False)
-            group += [cutout for index in picks if (cutout := cutouts[peers[int(index)]]) is not None]
-        yield view, held_out, compose(group, rng, held_out)
+        yield view, held_out, _composite(sample.key, photo, cutouts, peers, rng, pile, held_out)
+
+
+RESERVED_CALIBRATION_VIEWS = (20, 21)
+"""View numbers of the calibration photos' composites on the reserved background families."""
+
+
+def reserved_calibration_views(
+    sample: Sample, photo: Image.Image, cutouts: dict[str, Cutout | None], peers: list[str]
+) -> Iterator[tuple[int, bool, Image.Image]]:
+    """Composites of a *calibration* photo on ``RESERVED_FAMILIES`` (alone or piled, as the table's
+    calibration composites): rows to calibrate a fine-tuned tail on backgrounds it never trained on."""
+    if sample.split != "calibration":
+        return
+    for view in RESERVED_CALIBRATION_VIEWS:
+        rng = seeded(sample.key, view)
+        pile = rng.random() < 0.4
+        yield (
+            view,
+            False,
+            _composite(sample.key, photo, cutouts, peers, rng, pile, families=RESERVED_FAMILIES),
+        )
+
+
+def _composite(
+    key: str,
+    photo: Image.Image,
+    cutouts: dict[str, Cutout | None],
+    peers: list[str],
+    rng: np.random.Generator,
+    pile: bool,
+    held_out: bool = False,
+    families: dict[str, Generator] | None = None,
+) -> Image.Image:
+    """Photo ``key``'s object alone or piled with 1–2 ``peers`` on a background (the photo itself with
+    photographic noise when it did not matte)."""
+    own = cutouts[key]
+    if own is None:
+        return photographic(photo, rng)
+    group = [own]
+    if pile and peers:
+        picks = rng.choice(len(peers), size=min(len(peers), int(rng.integers(1, 3))), replace=False)
+        group += [cutout for index in picks if (cutout := cutouts[peers[int(index)]]) is not None]
+    return compose(group, rng, held_out, families)
 
 
 RENDERS_VERSION = "shirts+cartons/v1"

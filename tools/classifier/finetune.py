@@ -4,10 +4,12 @@
 
 Reads ``finetune_cache``'s activations; trains the tail copy plus a linear layer over the head's classes on
 the *train* rows (photos as shot, composites on training backgrounds, extra augmented views, drawings), with
-class-balanced cross-entropy, AdamW and a cosine schedule; the calibration rows choose the epoch (lowest
-NLL). The test split's rows are never looked at. Writes ``tail.pt`` (the tail's state) and
-``tail-features.npz``: the fine-tuned tail's pooled features (``waste``) and the original tail's
-(``imagenet``) of every feature-table row, for fitting and scoring heads before an export.
+class-balanced cross-entropy (optionally label-smoothed), AdamW and a cosine schedule; the epoch kept is the
+one with the lowest NLL on the calibration photos' composites on the *reserved* background families (which the
+tail never trains on; the NLL on the table's calibration rows is logged beside it). The test split's rows are
+never looked at. Writes ``tail.pt`` (the tail's state) and ``tail-features.npz``: the fine-tuned tail's pooled
+features (``waste``) and the original tail's (``imagenet``) of every feature-table row and reserved-background
+calibration composite, for fitting and scoring heads before an export.
 The process writes its PID to ``/tmp/eco2-train.pid`` (it may be paused with SIGSTOP during a benchmark).
 """
 
@@ -17,6 +19,7 @@ import argparse
 import math
 import os
 import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +27,7 @@ import numpy as np
 import torch
 
 from apps.waste.analysis.classifier.decision import HEAD_CLASSES
+from tools.classifier.features import RESERVED_CALIBRATION_VIEWS
 from tools.classifier.finetune_cache import DEFAULT_DIR, FIRST_EXTRA_VIEW
 from tools.classifier.network import FEATURES, Tail, pretrained, waste_tail
 
@@ -67,21 +71,36 @@ def pooled(tail: Tail, activations: np.ndarray) -> np.ndarray:
     return np.asarray(torch.cat(parts).numpy())
 
 
-def train(
-    cache: dict[str, Any], epochs: int, lr: float, seed: int, frozen: int
-) -> tuple[dict[str, torch.Tensor], list[str]]:
-    """The best tail state (calibration NLL) and the per-epoch log; the first ``frozen`` tail blocks keep
-    their ImageNet weights."""
-    torch.manual_seed(seed)
+@dataclass(frozen=True)
+class Recipe:
+    epochs: int
+    lr: float
+    seed: int = 0
+    frozen: int = 0
+    weight_decay: float = 1e-4
+    label_smoothing: float = 0.0
+
+
+def train(cache: dict[str, Any], recipe: Recipe) -> tuple[dict[str, torch.Tensor], list[str]]:
+    """The best tail state (reserved-background calibration NLL) and the per-epoch log; the first
+    ``recipe.frozen`` tail blocks keep their ImageNet weights."""
+    epochs, frozen = recipe.epochs, recipe.frozen
+    torch.manual_seed(recipe.seed)
     network = pretrained()
     tail = waste_tail(network)
     linear = torch.nn.Linear(FEATURES, len(HEAD_CLASSES))
     train_rows = cache["splits"] == "train"
-    calibration_rows = cache["splits"] == "calibration"
+    reserved_rows = np.isin(cache["views"], RESERVED_CALIBRATION_VIEWS)
+    calibration_rows = (cache["splits"] == "calibration") & ~reserved_rows
     x = _frozen_part(tail, cache["activations"][train_rows], frozen)
     y = torch.from_numpy(cache["labels"][train_rows])
-    cal_x = _frozen_part(tail, cache["activations"][calibration_rows], frozen)
-    cal_y = torch.from_numpy(cache["labels"][calibration_rows])
+    checks = {
+        name: (
+            _frozen_part(tail, cache["activations"][rows], frozen),
+            torch.from_numpy(cache["labels"][rows]),
+        )
+        for name, rows in (("reserved", reserved_rows), ("table calibration", calibration_rows))
+    }
     counts = torch.bincount(y, minlength=len(HEAD_CLASSES)).float()
     class_weights = counts.sum() / (len(HEAD_CLASSES) * counts)
     trained = [*tail.blocks[frozen:], tail.conv_head, tail.bn1]
@@ -91,8 +110,8 @@ def train(
     for parameter in tail_parameters:
         parameter.requires_grad_(True)
     optimiser = torch.optim.AdamW(
-        [{"params": tail_parameters, "lr": lr}, {"params": linear.parameters(), "lr": lr * 10}],
-        weight_decay=1e-4,
+        [{"params": tail_parameters, "lr": recipe.lr}, {"params": linear.parameters(), "lr": recipe.lr * 10}],
+        weight_decay=recipe.weight_decay,
     )
     steps = epochs * math.ceil(len(x) / BATCH)
     schedule = torch.optim.lr_scheduler.LambdaLR(
@@ -114,16 +133,22 @@ def train(
                 linear(torch.nn.functional.dropout(_trained_part(tail, batch, frozen), 0.2, True)),
                 y[picked],
                 weight=class_weights,
+                label_smoothing=recipe.label_smoothing,
             )
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
             schedule.step()
             total += float(loss.detach()) * len(picked)
-        nll, accuracy = _evaluate(tail, linear, cal_x, cal_y, frozen)
+        measured = {name: _evaluate(tail, linear, *rows, frozen) for name, rows in checks.items()}
+        nll = measured["reserved"][0]
         line = (
-            f"epoch {epoch + 1}: train loss {total / len(x):.3f}, calibration NLL {nll:.3f}, "
-            f"accuracy {accuracy:.1%} ({time.monotonic() - started:.0f}s)"
+            f"epoch {epoch + 1}: train loss {total / len(x):.3f}, "
+            + ", ".join(
+                f"{name} NLL {value:.3f} accuracy {accuracy:.1%}"
+                for name, (value, accuracy) in measured.items()
+            )
+            + f" ({time.monotonic() - started:.0f}s)"
         )
         print(line, flush=True)
         log.append(line)
@@ -146,24 +171,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--frozen-blocks", type=int, default=0, help="tail blocks kept as they are (cheaper training)"
     )
+    parser.add_argument("--weight-decay", type=float, default=1e-4)
+    parser.add_argument("--label-smoothing", type=float, default=0.0)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     PID_FILE.write_text(f"{os.getpid()}\n")
     try:
         with np.load(args.cache / "activations.npz") as stored:
             cache = {name: stored[name] for name in stored.files}
-        state, log = train(cache, args.epochs, args.lr, args.seed, args.frozen_blocks)
-        torch.save(
-            {
-                "state": state,
-                "log": log,
-                "epochs": args.epochs,
-                "lr": args.lr,
-                "frozen_blocks": args.frozen_blocks,
-            },
-            args.cache / f"{args.name}.pt",
+        recipe = Recipe(
+            args.epochs, args.lr, args.seed, args.frozen_blocks, args.weight_decay, args.label_smoothing
         )
-        table_rows = cache["views"] < FIRST_EXTRA_VIEW
+        state, log = train(cache, recipe)
+        torch.save({"state": state, "log": log, **asdict(recipe)}, args.cache / f"{args.name}.pt")
+        table_rows = ~((cache["splits"] == "train") & (cache["views"] >= FIRST_EXTRA_VIEW))
         activations = cache["activations"][table_rows]
         network = pretrained()
         np.savez(

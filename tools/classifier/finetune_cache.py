@@ -4,11 +4,12 @@
 
 Rows: every view of the feature table (``features.table_views``: train, calibration and the test split's
 photos and held-out composites, with the same seeds, so the fine-tuned tail can be scored on exactly the rows
-the evaluation uses), ``EXTRA_VIEWS`` more augmented views of every *training* photo, and the drawn shirts and
-cartons. Extra views use training background families only: a random crop of the photo as shot with
-photographic noise, and composites (alone or piled, scaled, rotated, re-lit, blurred, colour-cast, JPEG'd)
-cropped at random. The trunk runs through onnxruntime from a trunk-only ONNX export (torch is only needed to
-write that file). Activations ``[208, 9, 9]`` are stored as float16 under ``.local/finetune/``.
+the evaluation uses), two composites of every calibration photo on the reserved background families
+(``features.reserved_calibration_views``), ``EXTRA_VIEWS`` more augmented views of every *training* photo, and
+the drawn shirts and cartons. Extra views use training background families only: a random crop of the photo as
+shot with photographic noise, and composites (alone or piled, scaled, rotated, re-lit, blurred, colour-cast,
+JPEG'd) cropped at random. The trunk runs through onnxruntime from a trunk-only ONNX export (torch is only
+needed to write that file). Activations ``[208, 9, 9]`` are stored as float16 under ``.local/finetune/``.
 """
 
 from __future__ import annotations
@@ -27,7 +28,15 @@ from PIL import Image
 from apps.waste.analysis.classifier.preprocessing import INPUT_SIZE, FloatArray, preprocess
 from tools.classifier.composite import Cutout, compose, photographic, seeded
 from tools.classifier.dataset import Sample, load_trashnet
-from tools.classifier.features import BATCH, Row, photo_views, rendered_images, row_columns, table_views
+from tools.classifier.features import (
+    BATCH,
+    Row,
+    photo_views,
+    rendered_images,
+    reserved_calibration_views,
+    row_columns,
+    table_views,
+)
 from tools.classifier.network import Trunk, pretrained
 
 DEFAULT_DIR = Path(".local/finetune")
@@ -48,8 +57,10 @@ def _crop(image: Image.Image, rng: np.random.Generator) -> Image.Image:
 def training_views(
     sample: Sample, photo: Image.Image, cutouts: dict[str, Cutout | None], peers: list[str]
 ) -> Iterator[tuple[int, bool, Image.Image]]:
-    """The table's views of every photo, plus ``EXTRA_VIEWS`` augmented ones of each training photo."""
+    """The table's views of every photo, the reserved-background composites of each calibration photo, and
+    ``EXTRA_VIEWS`` augmented ones of each training photo."""
     yield from table_views(sample, photo, cutouts, peers)
+    yield from reserved_calibration_views(sample, photo, cutouts, peers)
     if sample.split != "train":
         return
     own = cutouts[sample.key]
