@@ -43,6 +43,11 @@ ASYNC_TWIN_ANALYSES = "/twin/async/analyses"
 RECOVERY_TIMEOUT_S = 30.0
 
 
+def twin_polls(gets: Sequence[HttpRequest], prefix: str) -> list[HttpRequest]:
+    """The same polls (job, token) sent to a twin's route under `prefix`."""
+    return [HttpRequest("GET", f"{prefix}/{r.path.rsplit('/', 1)[1]}", r.token) for r in gets]
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.scan_api", description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=8.0, help="seconds per measured window")
@@ -290,9 +295,7 @@ class Bench:
                 ("twin_get", "GET twin (async)", ASYNC_TWIN_ANALYSES),
                 ("twin_get_sync", "GET twin (sync)", TWIN_ANALYSES),
             ):
-                twin_gets = [
-                    HttpRequest("GET", f"{prefix}/{r.path.rsplit('/', 1)[1]}", r.token) for r in gets
-                ]
+                twin_gets = twin_polls(gets, prefix)
                 self.keep_best(results, key, self.closed(label, self.twins, twin_gets, twin_gets, True))
             self.keep_best(results, "get", self.closed("GET analyses", self.gateway, gets, gets, True))
         reserve = self.reservations()
