@@ -51,17 +51,18 @@ def test_a_repeated_token_is_not_verified_again(monkeypatch: pytest.MonkeyPatch)
     assert decoded == ["decode"]
 
 
+def clock_at(monkeypatch: pytest.MonkeyPatch, now: float) -> None:
+    """Set the clock `verify_access_token` reads, and only that one."""
+    monkeypatch.setattr(access_tokens, "time", types.SimpleNamespace(time=lambda: now))
+
+
 def test_a_remembered_token_is_refused_once_it_expires(monkeypatch: pytest.MonkeyPatch) -> None:
     ring = ring_of(ed25519.Ed25519PrivateKey.generate())
     token, user_id, expires_at = token_for(ring)
     assert verify_access_token(token, ring, ISSUER).id == user_id
-    monkeypatch.setattr(
-        access_tokens, "time", types.SimpleNamespace(time=lambda: expires_at + LEEWAY_SECONDS)
-    )
+    clock_at(monkeypatch, expires_at + LEEWAY_SECONDS)
     assert verify_access_token(token, ring, ISSUER).id == user_id, "within the leeway"
-    monkeypatch.setattr(
-        access_tokens, "time", types.SimpleNamespace(time=lambda: expires_at + LEEWAY_SECONDS + 1)
-    )
+    clock_at(monkeypatch, expires_at + LEEWAY_SECONDS + 1)
     with pytest.raises(InvalidToken, match="expired"):
         verify_access_token(token, ring, ISSUER)
 
