@@ -29,7 +29,14 @@ from apps.core.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+async def request_settings() -> Settings:
+    """The process's settings as an `async` dependency: FastAPI runs a sync one (even a cached getter) in a
+    worker thread, a hop on every request that needs them."""
+    return get_settings()
+
+
+SettingsDep = Annotated[Settings, Depends(request_settings)]
 RedisDep = Annotated[redis.Redis, Depends(get_redis)]
 
 bearer_scheme = HTTPBearer(auto_error=False)

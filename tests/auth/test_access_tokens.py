@@ -28,7 +28,7 @@ from apps.core.access_tokens import AUDIENCE, TOKEN_TYPE, key_ring, thumbprint
 from apps.core.async_clients import get_async_redis, open_async_clients
 from apps.core.cache import get_redis, make_async_redis
 from apps.core.db import get_engine
-from apps.core.dependencies import CurrentUser
+from apps.core.dependencies import CurrentUser, request_settings
 from apps.core.settings import Settings, get_settings
 from apps.main import create_app
 from tests.support.identity import sign_in
@@ -80,7 +80,7 @@ def test_the_jwks_endpoint_publishes_the_signing_key(api: httpx.Client) -> None:
 @contextmanager
 def _gateway(settings: Settings) -> Iterator[TestClient]:
     app = create_app(["auth", "users"])
-    app.dependency_overrides[get_settings] = lambda: settings
+    app.dependency_overrides[request_settings] = lambda: settings
     with TestClient(app) as client:
         yield client
 
@@ -222,7 +222,7 @@ def test_a_verify_only_service_accepts_tokens_with_the_public_key_alone(
     with pytest.raises(ValueError, match="the auth service signs tokens"):
         create_app(["auth"])
     app = create_app(["users"])
-    app.dependency_overrides[get_settings] = lambda: verify_only
+    app.dependency_overrides[request_settings] = lambda: verify_only
     with TestClient(app) as client:
         assert _me(client, signed_in.access_token).status_code == 200
 

@@ -53,11 +53,12 @@ def test_login_against_a_stack_that_refuses_local_sign_in(
 ) -> None:
     from fastapi.testclient import TestClient
 
+    from apps.core.dependencies import request_settings
     from apps.core.settings import get_settings
     from apps.main import create_app
 
     app = create_app(["auth"])
-    app.dependency_overrides[get_settings] = lambda: get_settings().model_copy(
+    app.dependency_overrides[request_settings] = lambda: get_settings().model_copy(
         update={"local_sign_in": False}
     )
     with TestClient(app) as client:

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from apps.auth import state, tokens
 from apps.core.cache import get_redis, make_redis
+from apps.core.dependencies import request_settings
 from apps.core.settings import Settings, get_settings
 from apps.main import create_app
 from tests.auth.browser import Browser, sign_in_with
@@ -26,7 +27,7 @@ UNREACHABLE = "http://127.0.0.1:1"
 def _auth_app(settings: Settings | None = None, redis_url: str | None = None) -> Iterator[TestClient]:
     app = create_app(["auth", "users"])
     if settings is not None:
-        app.dependency_overrides[get_settings] = lambda: settings
+        app.dependency_overrides[request_settings] = lambda: settings
     if redis_url is not None:
         app.dependency_overrides[get_redis] = lambda: make_redis(redis_url)
     with TestClient(app) as client:

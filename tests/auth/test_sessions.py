@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 from fastapi.testclient import TestClient
 
+from apps.core.dependencies import request_settings
 from apps.core.settings import get_settings
 from apps.main import create_app
 from tests.auth.browser import Browser, sign_in_with
@@ -109,7 +110,7 @@ def test_a_browser_refreshes_with_its_cookie_and_the_csrf_header(
 def test_sign_in_callback_and_token_endpoints_are_rate_limited_per_client() -> None:
     settings = get_settings().model_copy(update={"auth_rate_limit_per_minute": 1, "auth_rate_limit_burst": 2})
     app = create_app(["auth"])
-    app.dependency_overrides[get_settings] = lambda: settings
+    app.dependency_overrides[request_settings] = lambda: settings
     with TestClient(app, client=(f"rate-limit-test-{uuid.uuid4().hex}", 50000)) as client:
         requests: dict[str, Callable[[], Any]] = {
             "sign-in": lambda: client.get("/api/v1/auth/google/authorize", follow_redirects=False),
