@@ -50,7 +50,7 @@ def row(name: str, healthy: Sequence[float], holed: Sequence[float]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from apps.core.cache import get_redis, make_async_redis
+    from apps.core.cache import make_async_redis
     from apps.core.queue import celery_app, declare_topology, publish_task
     from apps.core.queue_table import QueueName
     from apps.core.rate_limit import Limit, RequestLimiter
@@ -65,8 +65,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with celery_app.connection_for_write() as connection:
             declare_topology(connection)
-        cache = FinishedJobCache(make_async_redis(get_settings().redis_url))
-        limiter = RequestLimiter(get_redis(), f"bench-faults-{uuid.uuid4()}")
+        redis = make_async_redis(get_settings().redis_url)  # one client for both, as the API's lifespan makes
+        cache, limiter, namespace = (
+            FinishedJobCache(redis),
+            RequestLimiter(redis),
+            f"bench-faults-{uuid.uuid4()}",
+        )
         job_id, user_id = uuid.uuid4(), uuid.uuid4()
         limit = Limit("bench:ip", 10_000_000, 10_000)
 
@@ -74,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             loop.run_until_complete(cache.put(job_id, JobStatus.FAILED, user_id, b"{}"))
 
         def check() -> object:
-            return limiter.try_acquire([(limit, "10.0.0.1")])
+            return loop.run_until_complete(limiter.try_acquire(namespace, [(limit, "10.0.0.1")]))
 
         def publish() -> None:
             publish_task("waste.sweep_stuck_jobs", [0], QueueName.LOW_PRIORITY)

@@ -16,6 +16,7 @@ from fastapi import Depends, FastAPI, Request
 
 from apps.core.async_db import AsyncConnectionPool
 from apps.core.cache import GuardedAsyncRedis, make_async_redis
+from apps.core.rate_limit import RequestLimiter
 from apps.core.settings import Settings
 
 # As the blocking engine (apps/core/db.py): as many connections as it keeps, the same checkout wait.
@@ -27,6 +28,7 @@ ASYNC_CHECKOUT_TIMEOUT_SECONDS = 5.0
 class AsyncClients:
     pool: AsyncConnectionPool
     redis: GuardedAsyncRedis
+    limiter: RequestLimiter  # the request limits, on `redis`
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AsyncClients:
@@ -37,7 +39,8 @@ class AsyncClients:
             connect_timeout_s=settings.database_connect_timeout_seconds,
             query_timeout_s=settings.database_query_timeout_seconds,
         )
-        return cls(pool=pool, redis=make_async_redis(settings.redis_url))
+        redis = make_async_redis(settings.redis_url)
+        return cls(pool=pool, redis=redis, limiter=RequestLimiter(redis))
 
     async def aclose(self) -> None:
         await self.pool.close()

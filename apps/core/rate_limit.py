@@ -115,25 +115,25 @@ class Limit:
 
 
 class RequestLimiter:
-    """Several keyed limits checked and taken together in one Redis round trip.
+    """Several keyed limits checked and taken together in one Redis round trip, on the event loop (the app's
+    async Redis client: no thread hop for a request's limit check).
 
     Fails open: when Redis is unreachable the request proceeds (logged); Redis trouble must not take the
     API down, and the circuit breaker of the client makes that check free while Redis is out.
     """
 
-    def __init__(self, redis_client: _ScriptingRedis, namespace: str) -> None:
-        self.namespace = namespace
+    def __init__(self, redis_client: _ScriptingRedis) -> None:
         self._script = redis_client.register_script(_GCRA_SCRIPT)
 
-    def try_acquire(self, checks: Sequence[tuple[Limit, str]]) -> float:
+    async def try_acquire(self, namespace: str, checks: Sequence[tuple[Limit, str]]) -> float:
         """0.0 when every (limit, subject) has room (a slot of each is taken), else the seconds to wait."""
         keys: list[str] = []
         args: list[int] = []
         for limit, subject in checks:
-            keys.append(limit.key(self.namespace, subject))
+            keys.append(limit.key(namespace, subject))
             args += [round(60_000_000 / limit.rate_per_minute), limit.burst]
         try:
-            wait_us = int(self._script(keys=keys, args=args))
+            wait_us = int(await self._script(keys=keys, args=args))
         except RedisCircuitOpen:
             return 0.0
         except redis.RedisError as error:
@@ -141,7 +141,7 @@ class RequestLimiter:
             return 0.0
         return wait_us / 1_000_000
 
-    def enforce(self, checks: Sequence[tuple[Limit, str]]) -> None:
-        wait = self.try_acquire(checks)
+    async def enforce(self, namespace: str, checks: Sequence[tuple[Limit, str]]) -> None:
+        wait = await self.try_acquire(namespace, checks)
         if wait > 0:
             raise RateLimited(wait)

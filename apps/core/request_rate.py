@@ -7,27 +7,22 @@ resolved (it honours X-Forwarded-For from the proxies it trusts: FORWARDED_ALLOW
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import lru_cache
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from fastapi import Request
 
-from apps.core.cache import get_redis
+from apps.core.async_clients import get_async_clients
 from apps.core.dependencies import SettingsDep
-from apps.core.rate_limit import Limit, RequestLimiter
-from apps.core.settings import Settings, get_settings
-
-
-@lru_cache
-def get_request_limiter() -> RequestLimiter:
-    return RequestLimiter(get_redis(), get_settings().rate_limit_namespace)
+from apps.core.rate_limit import Limit
+from apps.core.settings import Settings
 
 
 def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def limit_request(
+async def limit_request(
     request: Request, settings: Settings, name: str, rate_per_minute: int, user_id: str | None = None
 ) -> None:
     """Take one request of `name` for the client IP (and the user): RateLimited (429) when either is over.
@@ -42,14 +37,17 @@ def limit_request(
     checks = [(Limit(f"{name}:ip", rate_per_minute * factor, burst * factor), client_ip(request))]
     if user_id is not None:
         checks.append((Limit(f"{name}:user", rate_per_minute, burst), user_id))
-    get_request_limiter().enforce(checks)
+    clients = await get_async_clients(request)
+    await clients.limiter.enforce(settings.rate_limit_namespace, checks)
 
 
-def per_ip_limit(name: str, rate_of: Callable[[Settings], int]) -> Callable[[Request, Settings], None]:
+def per_ip_limit(
+    name: str, rate_of: Callable[[Settings], int]
+) -> Callable[[Request, Settings], Coroutine[Any, Any, None]]:
     """A dependency limiting an anonymous endpoint to `rate_of(settings)` requests a minute per client IP."""
 
-    def dependency(request: Request, settings: SettingsDep) -> None:
-        limit_request(request, settings, name, rate_of(settings))
+    async def dependency(request: Request, settings: SettingsDep) -> None:
+        await limit_request(request, settings, name, rate_of(settings))
 
     return dependency
 

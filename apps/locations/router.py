@@ -23,7 +23,7 @@ from apps.locations.schemas import (
     nearby_from_point,
 )
 from apps.locations.service import get_index, haversine_m
-from apps.locations.settings import LocationsSettings, get_locations_settings
+from apps.locations.settings import LocationsSettings, request_locations_settings
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +33,12 @@ router = APIRouter(tags=["locations"])
 SAME_PLACE_DISTANCE_M = 50.0
 
 
-def seoul_now() -> datetime:
+async def seoul_now() -> datetime:
     return datetime.now(SEOUL)
 
 
-def get_kakao_client(
-    settings: Annotated[LocationsSettings, Depends(get_locations_settings)],
+async def get_kakao_client(
+    settings: Annotated[LocationsSettings, Depends(request_locations_settings)],
 ) -> KakaoLocalClient | None:
     """The Kakao Local client when a REST key is configured, else None (KECO data only)."""
     if settings.kakao_rest_api_key is None or not settings.kakao_rest_api_key.get_secret_value():

@@ -20,3 +20,8 @@ class LocationsSettings(BaseSettings):
 @lru_cache
 def get_locations_settings() -> LocationsSettings:
     return LocationsSettings()
+
+
+async def request_locations_settings() -> LocationsSettings:
+    """The settings as an `async` dependency (a sync one runs in a worker thread on every request)."""
+    return get_locations_settings()

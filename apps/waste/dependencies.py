@@ -100,9 +100,9 @@ class PollRoute(APIRoute):
         return serve_poll
 
 
-def limit_uploads(request: Request, user: CurrentUser, settings: SettingsDep) -> None:
-    limit_request(request, settings, "uploads", settings.upload_rate_per_minute, str(user.id))
+async def limit_uploads(request: Request, user: CurrentUser, settings: SettingsDep) -> None:
+    await limit_request(request, settings, "uploads", settings.upload_rate_per_minute, str(user.id))
 
 
-def limit_analyses(request: Request, user: CurrentUser, settings: SettingsDep) -> None:
-    limit_request(request, settings, "analyses", settings.analysis_rate_per_minute, str(user.id))
+async def limit_analyses(request: Request, user: CurrentUser, settings: SettingsDep) -> None:
+    await limit_request(request, settings, "analyses", settings.analysis_rate_per_minute, str(user.id))

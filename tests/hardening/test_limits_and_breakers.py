@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Iterator
@@ -10,7 +11,7 @@ import pytest
 import redis
 from pydantic import ValidationError
 
-from apps.core.cache import REDIS_FAILURES_TO_OPEN, make_redis
+from apps.core.cache import REDIS_FAILURES_TO_OPEN, GuardedAsyncRedis, make_async_redis, make_redis
 from apps.core.circuit import CircuitBreaker
 from apps.core.rate_limit import Limit, RateLimited, RedisRateLimiter, RequestLimiter
 from apps.core.settings import Settings
@@ -19,17 +20,39 @@ from tests.support.provisioning import free_port
 REDIS_URL = "redis://127.0.0.1:6379/15"
 
 
+class Limits:
+    """The async `RequestLimiter` on the real Redis, driven from a test's own event loop."""
+
+    def __init__(self, client: GuardedAsyncRedis, namespace: str) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.client = client
+        self.limiter = RequestLimiter(client)
+        self.namespace = namespace
+
+    def try_acquire(self, checks: list[tuple[Limit, str]]) -> float:
+        return self.loop.run_until_complete(self.limiter.try_acquire(self.namespace, checks))
+
+    def enforce(self, checks: list[tuple[Limit, str]]) -> None:
+        self.loop.run_until_complete(self.limiter.enforce(self.namespace, checks))
+
+    def close(self) -> None:
+        self.loop.run_until_complete(self.client.aclose())
+        self.loop.close()
+
+
 @pytest.fixture
-def limiter() -> Iterator[RequestLimiter]:
-    client = redis.Redis.from_url(REDIS_URL)
+def limiter() -> Iterator[Limits]:
     namespace = f"test-{uuid.uuid4()}"
-    yield RequestLimiter(client, namespace)
+    limits = Limits(make_async_redis(REDIS_URL), namespace)
+    yield limits
+    limits.close()
+    client = redis.Redis.from_url(REDIS_URL)
     for key in client.scan_iter(f"{namespace}:*"):
         client.delete(key)
     client.close()
 
 
-def test_a_subject_gets_its_burst_then_a_429_with_retry_after(limiter: RequestLimiter) -> None:
+def test_a_subject_gets_its_burst_then_a_429_with_retry_after(limiter: Limits) -> None:
     per_user = Limit("uploads:user", rate_per_minute=6, burst=2)
     assert limiter.try_acquire([(per_user, "alice")]) == 0.0
     assert limiter.try_acquire([(per_user, "alice")]) == 0.0
@@ -40,7 +63,7 @@ def test_a_subject_gets_its_burst_then_a_429_with_retry_after(limiter: RequestLi
     assert limiter.try_acquire([(per_user, "bob")]) == 0.0, "another user has a bucket of their own"
 
 
-def test_a_request_takes_from_every_bucket_only_when_all_have_room(limiter: RequestLimiter) -> None:
+def test_a_request_takes_from_every_bucket_only_when_all_have_room(limiter: Limits) -> None:
     per_ip = Limit("analyses:ip", rate_per_minute=60, burst=3)
     per_user = Limit("analyses:user", rate_per_minute=60, burst=1)
     assert limiter.try_acquire([(per_ip, "10.0.0.1"), (per_user, "alice")]) == 0.0
@@ -52,11 +75,12 @@ def test_a_request_takes_from_every_bucket_only_when_all_have_room(limiter: Requ
 
 
 def test_limits_fail_open_and_fast_when_redis_is_unreachable() -> None:
-    unreachable = RequestLimiter(make_redis(f"redis://127.0.0.1:{free_port()}/0"), "test")
+    unreachable = Limits(make_async_redis(f"redis://127.0.0.1:{free_port()}/0"), "test")
     started = time.monotonic()
     for _ in range(20):
         unreachable.enforce([(Limit("search:ip", 1, 1), "10.0.0.1")])
     assert time.monotonic() - started < 1.0
+    unreachable.close()
 
 
 def test_the_single_key_limiter_keeps_its_interface() -> None:

@@ -7,9 +7,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from apps.core.request_rate import search_rate_limit
 from apps.locations.hours import SEOUL
 from apps.locations.router import router, seoul_now
-from apps.locations.settings import LocationsSettings, get_locations_settings
+from apps.locations.settings import LocationsSettings, request_locations_settings
 from tests.locations.fake_kakao import FakeKakao
 from tests.support.asgi_server import ThreadedServer
 
@@ -42,13 +43,15 @@ ClientFactory = Callable[[LocationsSettings], TestClient]
 
 @pytest.fixture
 def make_client() -> ClientFactory:
-    """A throwaway app with the locations router mounted as in production, fixed clock, given settings."""
+    """A throwaway app with the locations router mounted as in production, fixed clock, given settings, and
+    no request limits (they need the gateway's Redis clients; tests/waste/test_hardening.py covers them)."""
 
     def build(settings: LocationsSettings) -> TestClient:
         app = FastAPI()
         app.include_router(router, prefix="/api/v1/locations")
-        app.dependency_overrides[get_locations_settings] = lambda: settings
+        app.dependency_overrides[request_locations_settings] = lambda: settings
         app.dependency_overrides[seoul_now] = lambda: TUESDAY_NOON
+        app.dependency_overrides[search_rate_limit] = lambda: None
         return TestClient(app)
 
     return build

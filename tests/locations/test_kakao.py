@@ -216,10 +216,10 @@ def test_settings_read_the_key_from_the_environment(monkeypatch):
     settings = LocationsSettings(_env_file=None)
     assert settings.kakao_rest_api_key is not None
     assert settings.kakao_rest_api_key.get_secret_value() == "from-env"
-    assert get_kakao_client(settings) is not None
+    assert asyncio.run(get_kakao_client(settings)) is not None
     assert "from-env" not in repr(settings)
 
 
 @pytest.mark.parametrize("key", [None, ""])
 def test_no_client_without_a_key(key):
-    assert get_kakao_client(LocationsSettings(_env_file=None, kakao_rest_api_key=key)) is None
+    assert asyncio.run(get_kakao_client(LocationsSettings(_env_file=None, kakao_rest_api_key=key))) is None

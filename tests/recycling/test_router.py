@@ -1,4 +1,5 @@
-"""The recycling HTTP API, mounted in a throwaway app as the gateway mounts it."""
+"""The recycling HTTP API, mounted in a throwaway app as the gateway mounts it (without the request limits:
+they need the gateway's Redis clients; tests/waste/test_hardening.py covers them)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from apps.core.request_rate import search_rate_limit
 from apps.recycling.router import CACHE_CONTROL, router
 
 PREFIX = "/api/v1/recycling"
@@ -15,6 +17,7 @@ PREFIX = "/api/v1/recycling"
 def client() -> TestClient:
     app = FastAPI()
     app.include_router(router, prefix=PREFIX)
+    app.dependency_overrides[search_rate_limit] = lambda: None
     return TestClient(app)
 
 

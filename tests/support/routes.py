@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,6 +26,21 @@ def api_routes(app: FastAPI) -> Iterator[tuple[str, APIRoute]]:
 
 def depends_on(dependant: Dependant, call: Any) -> bool:
     return any(sub.call is call or depends_on(sub, call) for sub in dependant.dependencies)
+
+
+def _runs_on_the_loop(call: Any) -> bool:
+    # A function, or an instance whose class has an `async __call__` (a security scheme such as HTTPBearer).
+    return inspect.iscoroutinefunction(call) or inspect.iscoroutinefunction(type(call).__call__)
+
+
+def sync_dependencies(dependant: Dependant) -> list[str]:
+    """The dependencies under `dependant` that FastAPI runs in a worker thread (any that is not `async`)."""
+    found = []
+    for sub in dependant.dependencies:
+        if sub.call is not None and not _runs_on_the_loop(sub.call):
+            found.append(getattr(sub.call, "__qualname__", repr(sub.call)))
+        found += sync_dependencies(sub)
+    return found
 
 
 def user_scoped_routes(app: FastAPI, current_user: Any) -> set[tuple[str, str]]:

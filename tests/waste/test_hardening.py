@@ -14,10 +14,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 from sqlmodel import Session, col, create_engine
 
-from apps.core import request_rate
 from apps.core.async_clients import AsyncClients
 from apps.core.async_db import AsyncConnectionPool
-from apps.core.cache import get_redis, make_async_redis
+from apps.core.cache import make_async_redis
 from apps.core.db import get_engine, get_request_engine, get_session
 from apps.core.queue import broker_breaker
 from apps.core.rate_limit import RequestLimiter
@@ -156,7 +155,8 @@ def test_an_unreachable_database_is_a_503_with_retry_after(database: str) -> Non
     app = create_gateway()
     app.dependency_overrides[get_session] = unreachable_session
     app.dependency_overrides[get_request_engine] = lambda: dead
-    dead_clients = AsyncClients(dead_pool, make_async_redis(get_settings().redis_url))  # Redis answers
+    answering_redis = make_async_redis(get_settings().redis_url)
+    dead_clients = AsyncClients(dead_pool, answering_redis, RequestLimiter(answering_redis))
     token = access_token_for(uuid.uuid4(), get_settings())
     auth = {"Authorization": f"Bearer {token}"}
     with TestClient(app) as client:
@@ -186,8 +186,7 @@ def test_searches_are_rate_limited_per_client_ip(
     api: httpx.Client, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(settings, "search_rate_per_minute", 2)  # bursts of 1
-    fresh = RequestLimiter(get_redis(), f"eco2-test-search-{uuid.uuid4()}")
-    monkeypatch.setattr(request_rate, "get_request_limiter", lambda: fresh)
+    monkeypatch.setattr(settings, "rate_limit_namespace", f"eco2-test-search-{uuid.uuid4()}")
     search, nearby = (
         "/api/v1/recycling/items/search?q=우유",
         "/api/v1/locations/nearby?lat=37.5663&lng=126.9779",
