@@ -57,11 +57,11 @@ def _json(body: bytes | dict[str, Any], status_code: int = status.HTTP_200_OK, *
     dependencies=[Depends(limit_uploads)],
     responses=error_responses(413, 429),
 )
-def create_upload(
-    body: UploadCreate, user: CurrentUser, engine: EngineDep, s3: S3Dep, settings: SettingsDep
+async def create_upload(
+    body: UploadCreate, user: CurrentUser, clients: AsyncClientsDep, s3: S3Dep, settings: SettingsDep
 ) -> Response:
     """Reserve a server-chosen key and return a presigned POST (size and content type bound, short TTL)."""
-    new = service.create_upload(engine, s3, settings, user.id, body.content_type, body.size_bytes)
+    new = await service.create_upload(clients.pool, s3, settings, user.id, body.content_type, body.size_bytes)
     created = {
         "upload_id": new.upload_id,
         "object_key": new.object_key,

@@ -8,12 +8,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 from kombu.exceptions import OperationalError
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from apps.core.async_db import AsyncConnectionPool
 from apps.core.db import autocommit
 from apps.core.images import (
     EXTENSION_BY_CONTENT_TYPE,
@@ -69,31 +71,33 @@ class Submission:
 
 
 # One statement: count the user's reserved, unused, unexpired uploads and reserve one more only below the
-# cap (concurrent reservations may overshoot by the few in flight; the rate limit bounds those).
-_RESERVE = sa.text(
-    """
+# cap (concurrent reservations may overshoot by the few in flight; the rate limit bounds those). psycopg's
+# placeholders: it runs on the async pool.
+_RESERVE = """
     WITH pending AS (
         SELECT count(*) AS reserved, min(expires_at) AS first_expiry FROM uploads
-        WHERE user_id = :user_id AND status = :pending AND expires_at > :now
+        WHERE user_id = %(user_id)s AND status = %(pending)s AND expires_at > %(now)s
     ), reservation AS (
         INSERT INTO uploads (id, user_id, object_key, content_type, max_bytes, status, created_at, expires_at)
-        SELECT :id, :user_id, :object_key, :content_type, :max_bytes, :pending, :now, :expires_at
-        FROM pending WHERE reserved < :pending_max
+        SELECT %(id)s, %(user_id)s, %(object_key)s, %(content_type)s, %(max_bytes)s, %(pending)s, %(now)s,
+               %(expires_at)s
+        FROM pending WHERE reserved < %(pending_max)s
         RETURNING id
     )
     SELECT reserved, first_expiry, EXISTS (SELECT 1 FROM reservation) AS made FROM pending
-    """
-)
+"""
 
 
-def create_upload(
-    engine: sa.Engine,
+async def create_upload(
+    pool: AsyncConnectionPool,
     s3: Any,
     settings: Settings,
     user_id: uuid.UUID,
     content_type: str,
     size_bytes: int | None,
 ) -> NewUpload:
+    """Reserve an upload on the event loop: the presigned POST is signed in-process (no I/O) and the
+    reservation is one statement on the async pool."""
     if size_bytes is not None and size_bytes > settings.upload_max_bytes:
         raise errors.UploadTooLarge(
             f"the photo is {size_bytes} bytes; the limit is {settings.upload_max_bytes}"
@@ -115,11 +119,12 @@ def create_upload(
         "expires_at": expires_at,
         "pending_max": settings.pending_uploads_max,
     }
-    with autocommit(engine) as connection:
-        try:
-            reserved, first_expiry, made = connection.execute(_RESERVE, values).one()
-        except IntegrityError:  # the token's user no longer exists (uploads.user_id references users)
-            raise errors.UnknownCaller("unknown user") from None
+    try:
+        row = await pool.fetch_one(_RESERVE, values)
+    except psycopg.errors.ForeignKeyViolation:  # the token's user no longer exists
+        raise errors.UnknownCaller("unknown user") from None
+    assert row is not None  # `pending` is an aggregate: always one row
+    reserved, first_expiry, made = row
     if not made:
         raise errors.TooManyPendingUploads(
             f"{reserved} uploads are reserved and unused; use one or wait until one expires",
