@@ -1,23 +1,20 @@
 from __future__ import annotations
 
-import logging
 import math
 from typing import Annotated
 
-import redis
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials
 
 from apps.auth.exceptions import RateLimited
 from apps.core.access_tokens import ACCESS_COOKIE, KeyRing, Principal, key_ring
-from apps.core.async_clients import AsyncRedisDep
-from apps.core.dependencies import RedisDep, SettingsDep, bearer_scheme, get_current_user
-from apps.core.rate_limit import RedisRateLimiter
+from apps.core.async_clients import AsyncRedisDep, get_async_clients
+from apps.core.dependencies import SettingsDep, bearer_scheme, get_current_user
+from apps.core.rate_limit import Limit
+from apps.core.request_rate import client_ip
 
-logger = logging.getLogger(__name__)
 
-
-def get_key_ring(settings: SettingsDep) -> KeyRing:
+async def get_key_ring(settings: SettingsDep) -> KeyRing:
     return key_ring(settings)
 
 
@@ -25,25 +22,19 @@ KeyRingDep = Annotated[KeyRing, Depends(get_key_ring)]
 
 
 class AuthRateLimit:
-    """Per client IP and endpoint group, shared by every API process (GCRA in Redis). If Redis cannot answer,
-    the request goes through: refusing every sign-in during a Redis outage would be worse."""
+    """Per client IP and endpoint group, shared by every API process (the request limits' GCRA in Redis, on
+    the event loop). If Redis cannot answer, the request goes through: refusing every sign-in during a Redis
+    outage would be worse."""
 
     def __init__(self, group: str) -> None:
         self.group = group
 
-    def __call__(self, request: Request, settings: SettingsDep, redis_client: RedisDep) -> None:
-        client = request.client.host if request.client else "unknown"
-        limiter = RedisRateLimiter(
-            redis_client,
-            f"eco2:ratelimit:auth:{self.group}:{client}",
-            settings.auth_rate_limit_per_minute,
-            settings.auth_rate_limit_burst,
+    async def __call__(self, request: Request, settings: SettingsDep) -> None:
+        limit = Limit(
+            f"auth:{self.group}", settings.auth_rate_limit_per_minute, settings.auth_rate_limit_burst
         )
-        try:
-            wait = limiter.try_acquire()
-        except redis.RedisError as error:
-            logger.warning("auth rate limit unavailable, letting the request through: %s", error)
-            return
+        clients = await get_async_clients(request)
+        wait = await clients.limiter.try_acquire(settings.rate_limit_namespace, [(limit, client_ip(request))])
         if wait > 0:
             retry_after = max(1, math.ceil(wait))
             raise RateLimited(f"too many {self.group} requests; retry in {retry_after} s", retry_after)
