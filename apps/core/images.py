@@ -126,8 +126,9 @@ def check_image_header(
 
 
 def decode_image(data: bytes, declared_type: str, max_pixels: int) -> Image.Image:
-    """Decode fully and return an RGB image (the worker: one image at a time per process)."""
+    """Decode fully and return an RGB image (the worker: one image at a time per process). An image decoded
+    as RGB is returned as it is: `convert("RGB")` would copy its pixels, twice the memory at the peak."""
     with _decoding(declared_type, max_pixels):
         image = _open(data, declared_type, max_pixels)
         image.load()
-        return image.convert("RGB")
+        return image if image.mode == "RGB" else image.convert("RGB")

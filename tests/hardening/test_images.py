@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import io
 import resource
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -91,3 +94,19 @@ def test_the_cost_estimate_follows_the_decoder() -> None:
     small_webp = Image.open(io.BytesIO(encoded("WEBP", (100, 100))))
     assert decode_cost_bytes(small_png) == 100 * 100 * 4
     assert decode_cost_bytes(small_webp) == 100 * 100 * 16
+
+
+def test_the_worker_decode_holds_one_copy_of_the_pixels(tmp_path: Path) -> None:
+    """An RGB photo is not copied by a conversion to RGB: the peak is one decoded image (Pillow keeps RGB as
+    4 bytes a pixel), not two."""
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(encoded("PNG", (3000, 3000)))
+    measured = subprocess.run(
+        [sys.executable, "-m", "tests.support.decode_memory", str(photo), "image/png"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    pixels_kib = 3000 * 3000 * 4 // 1024
+    assert int(measured.stdout) < 1.5 * pixels_kib
