@@ -30,7 +30,7 @@ from skimage import data as skimage_data
 from apps.waste.analysis.classifier.preprocessing import INPUT_SIZE
 from apps.waste.analysis.embedded import EmbeddedAnalyzer
 from apps.waste.analysis.types import ImageInput
-from tools.classifier.docs_section import DEFAULT_DOC, replace_section
+from tools.classifier.docs_section import LATENCY_DOC, replace_section
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 COMMAND = "python -m bench.classifier_latency"
@@ -170,7 +170,7 @@ def main() -> None:
     )
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--cold-samples", type=int, default=5)
-    parser.add_argument("--doc", type=Path, default=REPO_ROOT / DEFAULT_DOC)
+    parser.add_argument("--doc", type=Path, default=REPO_ROOT / LATENCY_DOC)
     parser.add_argument("--no-doc", action="store_true")
     args = parser.parse_args()
 

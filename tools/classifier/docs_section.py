@@ -1,10 +1,15 @@
-"""Rewrite one generated section of docs/classifier.md in place (between HTML comment markers)."""
+"""Rewrite one generated section of a classifier docs page in place (between HTML comment markers).
+
+Each writer has its page: ``evaluate`` the ``evaluation`` section of docs/classifier-evaluation.md,
+``bench.classifier_latency`` the ``latency`` section of docs/classifier.md.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-DEFAULT_DOC = Path("docs/classifier.md")
+EVALUATION_DOC = Path("docs/classifier-evaluation.md")
+LATENCY_DOC = Path("docs/classifier.md")
 
 
 def replace_section(doc: Path, name: str, body: str) -> None:

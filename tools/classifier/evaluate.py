@@ -35,7 +35,7 @@ from apps.waste.analysis.classifier.runtime import load_head, load_imagenet_laye
 from apps.waste.analysis.classifier.scoring import Score, score_verdicts, verdicts_for
 from tools.classifier.backgrounds import background
 from tools.classifier.dataset import load_trashnet
-from tools.classifier.docs_section import DEFAULT_DOC, replace_section
+from tools.classifier.docs_section import EVALUATION_DOC, replace_section
 from tools.classifier.features import extract
 from tools.classifier.options import add_feature_arguments
 from tools.classifier.renders import carton, shirt
@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> None:
     add_feature_arguments(parser)
     parser.add_argument("--head", default=HEAD_FILE, help="head artifact to score")
     parser.add_argument("--before", type=Path, help="also score a previous head file (any format)")
-    parser.add_argument("--doc", type=Path, default=DEFAULT_DOC)
+    parser.add_argument("--doc", type=Path, default=EVALUATION_DOC)
     parser.add_argument("--no-doc", action="store_true", help="print only; leave the docs untouched")
     args = parser.parse_args(argv)
 
