@@ -96,8 +96,9 @@ async def create_upload(
     content_type: str,
     size_bytes: int | None,
 ) -> NewUpload:
-    """Reserve an upload on the event loop: the presigned POST is signed in-process (no I/O) and the
-    reservation is one statement on the async pool."""
+    """Reserve an upload on the event loop: the presigned POST is signed in-process and the reservation is
+    one statement on the async pool. (With instance-role credentials botocore fetches fresh ones from the
+    instance metadata a few times a day, inside the signing call: a short blocking call on the loop.)"""
     if size_bytes is not None and size_bytes > settings.upload_max_bytes:
         raise errors.UploadTooLarge(
             f"the photo is {size_bytes} bytes; the limit is {settings.upload_max_bytes}"
