@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
+from typing import Any
 
 import pytest
 
@@ -51,6 +53,22 @@ def test_client_sends_the_documented_request(fake_kakao, fake_kakao_url):
     assert place.road_address_name == "서울 종로구 1"
     assert (place.y, place.x) == pytest.approx(north_of_city_hall(1_000))  # parsed from strings
     assert place.place_url == "http://place.map.kakao.com/11"
+
+
+def test_searches_share_one_tls_context(fake_kakao, fake_kakao_url, monkeypatch: pytest.MonkeyPatch):
+    """Loading the CA bundle into a TLS context costs ~30 ms of CPU: once per process, not per search."""
+    search(fake_kakao_url)  # the first search may build it
+    loads = []
+    original = ssl.SSLContext.load_verify_locations
+
+    def counted(context: ssl.SSLContext, *args: Any, **kwargs: Any) -> None:
+        loads.append(args)
+        original(context, *args, **kwargs)
+
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", counted)
+    for _ in range(3):
+        search(fake_kakao_url)
+    assert loads == [] and len(fake_kakao.requests) == 4
 
 
 def test_client_caps_the_radius_at_kakaos_maximum(fake_kakao, fake_kakao_url):
