@@ -7,13 +7,12 @@ Every failure is raised as ``KakaoLocalError`` with a machine-readable reason; c
 
 from __future__ import annotations
 
-import ssl
 from enum import StrEnum
-from functools import cache
 
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from apps.core.tls import tls_context
 from apps.locations.categories import RECYCLABLE
 
 KEYWORD_SEARCH_PATH = "/v2/local/search/keyword.json"
@@ -84,13 +83,6 @@ class KakaoKeywordResponse(BaseModel):
     documents: list[KakaoPlace]
 
 
-@cache
-def _ssl_context() -> ssl.SSLContext:
-    """One TLS context for every search. A new httpx client builds its own by default, loading the whole CA
-    bundle: about 30 ms of CPU, which each nearby search paid (0.4 ms for a client given this one)."""
-    return httpx.create_ssl_context()
-
-
 class KakaoLocalClient:
     def __init__(
         self,
@@ -118,7 +110,7 @@ class KakaoLocalClient:
         headers = {"Authorization": f"KakaoAK {self._api_key}"}
         try:
             async with httpx.AsyncClient(
-                base_url=self._base_url, timeout=self._timeout, verify=_ssl_context()
+                base_url=self._base_url, timeout=self._timeout, verify=tls_context()
             ) as client:
                 response = await client.get(KEYWORD_SEARCH_PATH, params=params, headers=headers)
         except httpx.TimeoutException as exc:

@@ -7,6 +7,7 @@ import pytest
 
 from tests.auth.browser import Browser, query_of, sign_in_with
 from tests.fakes.oauth_providers import FakeProvider
+from tests.support.tls_loads import count_ca_loads
 
 SESSION_COOKIES = {"eco2_access", "eco2_refresh", "eco2_csrf"}
 
@@ -185,3 +186,15 @@ def test_an_unconfigured_provider_is_not_offered(api: httpx.Client) -> None:
     assert api.get("/api/v1/auth/github/authorize").status_code == 422
     local = api.get("/api/v1/auth/local/authorize")
     assert local.status_code == 400 and "POST /api/v1/auth/local/token" in local.json()["detail"]
+
+
+@pytest.mark.parametrize("kind", ["google", "naver"])  # the OIDC client (Google, Kakao) and Naver's own
+def test_a_sign_in_builds_no_tls_context(
+    api: httpx.Client, providers: dict[str, FakeProvider], kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every provider call (authorization URL, token, profile or keys) shares the process's TLS context:
+    building one per call cost ~30 ms of CPU each, ~100 ms per sign-in."""
+    sign_in_with(api, providers[kind])  # the first may build it
+    loads = count_ca_loads(monkeypatch)
+    sign_in_with(api, providers[kind])
+    assert loads == []

@@ -2,8 +2,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import ssl
-from typing import Any
 
 import pytest
 
@@ -11,6 +9,7 @@ from apps.locations.kakao import KakaoFailure, KakaoLocalClient, KakaoLocalError
 from apps.locations.router import get_kakao_client
 from apps.locations.settings import LocationsSettings
 from tests.locations.fake_kakao import API_KEY, FakePlace
+from tests.support.tls_loads import count_ca_loads
 
 NEARBY = "/api/v1/locations/nearby"
 SEOUL_CITY_HALL = (37.5662952, 126.9779451)
@@ -58,14 +57,7 @@ def test_client_sends_the_documented_request(fake_kakao, fake_kakao_url):
 def test_searches_share_one_tls_context(fake_kakao, fake_kakao_url, monkeypatch: pytest.MonkeyPatch):
     """Loading the CA bundle into a TLS context costs ~30 ms of CPU: once per process, not per search."""
     search(fake_kakao_url)  # the first search may build it
-    loads = []
-    original = ssl.SSLContext.load_verify_locations
-
-    def counted(context: ssl.SSLContext, *args: Any, **kwargs: Any) -> None:
-        loads.append(args)
-        original(context, *args, **kwargs)
-
-    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", counted)
+    loads = count_ca_loads(monkeypatch)
     for _ in range(3):
         search(fake_kakao_url)
     assert loads == [] and len(fake_kakao.requests) == 4

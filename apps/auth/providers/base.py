@@ -12,6 +12,7 @@ from authlib.integrations.base_client import OAuthError
 from authlib.integrations.httpx_client import OAuth2Client
 
 from apps.auth.exceptions import ProviderUnavailable, SignInRejected
+from apps.core.tls import tls_context
 
 HTTP_TIMEOUT_SECONDS = 5.0
 
@@ -64,6 +65,7 @@ def oauth_client(client_id: str, client_secret: str, scope: str, redirect_uri: s
         code_challenge_method="S256",
         token_endpoint_auth_method="client_secret_post",  # noqa: S106 (a method name)
         timeout=HTTP_TIMEOUT_SECONDS,
+        verify=tls_context(),
     )
 
 

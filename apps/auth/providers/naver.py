@@ -15,6 +15,7 @@ from apps.auth.providers.base import (
     oauth_client,
     provider_errors,
 )
+from apps.core.tls import tls_context
 
 
 class NaverProvider:
@@ -63,6 +64,7 @@ class NaverProvider:
                 self.userinfo_url,
                 headers={"Authorization": f"Bearer {access_token}"},
                 timeout=HTTP_TIMEOUT_SECONDS,
+                verify=tls_context(),
             )
             response.raise_for_status()
             body: dict[str, Any] = response.json()

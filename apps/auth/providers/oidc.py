@@ -22,6 +22,7 @@ from apps.auth.providers.base import (
     oauth_client,
     provider_errors,
 )
+from apps.core.tls import tls_context
 
 # Both providers sign id_tokens with RS256; nothing else (`none`, HS256) is accepted.
 ID_TOKEN_ALGORITHMS = ["RS256"]
@@ -35,7 +36,7 @@ _jwks_cache: dict[str, KeySet] = {}
 
 def _get_json(url: str, provider: str, step: str) -> dict[str, Any]:
     with provider_errors(provider, step):
-        response = httpx2.get(url, timeout=HTTP_TIMEOUT_SECONDS)
+        response = httpx2.get(url, timeout=HTTP_TIMEOUT_SECONDS, verify=tls_context())
         response.raise_for_status()
         body: dict[str, Any] = response.json()
     return body
