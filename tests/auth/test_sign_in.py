@@ -193,7 +193,7 @@ def test_a_sign_in_builds_no_tls_context(
     api: httpx.Client, providers: dict[str, FakeProvider], kind: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Every provider call (authorization URL, token, profile or keys) shares the process's TLS context:
-    building one per call cost ~30 ms of CPU each, ~100 ms per sign-in."""
+    building one per call cost ~36 ms of CPU each, two or three per sign-in."""
     sign_in_with(api, providers[kind])  # the first may build it
     loads = count_ca_loads(monkeypatch)
     sign_in_with(api, providers[kind])
