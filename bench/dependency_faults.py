@@ -66,11 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         with celery_app.connection_for_write() as connection:
             declare_topology(connection)
         redis = make_async_redis(get_settings().redis_url)  # one client for both, as the API's lifespan makes
-        cache, limiter, namespace = (
-            FinishedJobCache(redis),
-            RequestLimiter(redis),
-            f"bench-faults-{uuid.uuid4()}",
-        )
+        cache, limiter = FinishedJobCache(redis), RequestLimiter(redis)
+        namespace = f"bench-faults-{uuid.uuid4()}"
         job_id, user_id = uuid.uuid4(), uuid.uuid4()
         limit = Limit("bench:ip", 10_000_000, 10_000)
 
