@@ -13,10 +13,10 @@ import pytest
 APPS = str(Path(__file__).resolve().parents[2] / "apps")
 
 
-def count_ca_loads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
+def count_ca_loads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ...]]:
     """From now until the test ends, every `load_verify_locations` call made under apps/ is appended to the
     returned list (as the product's frames that led to it)."""
-    loads: list[tuple[Any, ...]] = []
+    loads: list[tuple[str, ...]] = []
     original = ssl.SSLContext.load_verify_locations
 
     def counted(context: ssl.SSLContext, *args: Any, **kwargs: Any) -> None:
