@@ -6,11 +6,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Annotated, Any
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from fastapi import Depends
 
 from apps.core.settings import Settings, get_settings
 
@@ -65,6 +66,14 @@ def make_s3_client(settings: Settings) -> Any:
 @lru_cache
 def get_s3_client() -> Any:
     return make_s3_client(get_settings())
+
+
+async def get_request_s3_client() -> Any:
+    """The process's S3 client as an `async` dependency (a sync one runs in a worker thread)."""
+    return get_s3_client()
+
+
+S3Dep = Annotated[Any, Depends(get_request_s3_client)]
 
 
 def presign_upload(

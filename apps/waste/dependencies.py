@@ -16,17 +16,9 @@ from apps.core.async_db import AsyncConnectionPool
 from apps.core.dependencies import SettingsDep, authenticate_async, bearer_scheme
 from apps.core.request_rate import limit_request
 from apps.core.settings import get_settings
-from apps.core.storage import get_s3_client
 from apps.users.dependencies import CurrentUser
 from apps.waste.cache import FinishedJobCache, cached_body, finished_job_key
 
-
-async def get_request_s3_client() -> Any:
-    """The process's S3 client (an `async` dependency: no thread hop for a cached object)."""
-    return get_s3_client()
-
-
-S3Dep = Annotated[Any, Depends(get_request_s3_client)]
 IdempotencyKey = Annotated[
     str | None,
     Header(alias="Idempotency-Key", min_length=1, max_length=200, description="repeat-safe submission key"),

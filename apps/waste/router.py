@@ -16,13 +16,13 @@ from apps.core.dependencies import BEARER_SECURITY, SettingsDep
 from apps.core.errors import error_responses
 from apps.core.observability.http import quiet_request_log
 from apps.core.observability.logging import bind_job
+from apps.core.storage import S3Dep
 from apps.users.dependencies import CurrentUser
 from apps.waste import jobs, metrics, service
 from apps.waste.dependencies import (
     IdempotencyKey,
     PollDep,
     PollRoute,
-    S3Dep,
     limit_analyses,
     limit_uploads,
 )
