@@ -4,11 +4,12 @@
 
 Reads ``finetune``'s ``tail-features.npz`` (every feature-table row through both tails of the torch
 network), fits a head on each kind of features exactly as ``train`` does (train rows; levels on calibration
-rows only) and scores both on the fixed test split as shot and on the held-out-background composites, through
-the API's decision rule. ``--calibration reserved`` calibrates on the calibration photos as shot, the
-drawings and the composites on the reserved background families (neither the tail's training nor the
-evaluation uses them) instead of the table's calibration composites on training backgrounds. Numpy only:
-runs in the app venv or the train venv.
+rows only) and scores each on the fixed test split as shot and on the held-out-background composites,
+through the API's decision rule. The heads read the original tail's features, the fine-tuned tail's, or
+both side by side (``[N, 2560]``, what a graph concatenating the two tails would hand the head).
+``--calibration reserved`` calibrates on the calibration photos as shot, the drawings and the composites on
+the reserved background families (neither the tail's training nor the evaluation uses them) instead of the
+table's calibration composites on training backgrounds. Numpy only: runs in the app venv or the train venv.
 """
 
 from __future__ import annotations
@@ -28,23 +29,21 @@ from apps.waste.analysis.classifier.scoring import Score, score_verdicts, verdic
 from tools.classifier.features import RESERVED_CALIBRATION_VIEWS
 
 DEFAULT_DIR = Path(".local/finetune")  # finetune_cache's (that module needs torch)
-TAILS = ("original tail", "fine-tuned tail")
+TAILS = ("original tail", "fine-tuned tail", "both tails")
 CALIBRATIONS = ("table", "reserved")
 TABLE_CALIBRATION_VIEW = 1  # the table's one composite of each calibration photo (training backgrounds)
 
 
 def tables(path: Path) -> dict[str, FeatureTable]:
-    """The rows with the head reading the original tail's features, and with it reading the fine-tuned's."""
+    """The rows with the head reading the original tail's features, the fine-tuned tail's, and both."""
     with np.load(path, allow_pickle=False) as stored:
         columns = {name: stored[name] for name in stored.files}
     meta = {name: columns[name] for name in ("keys", "labels", "splits", "views", "held_out")}
+    original, fine_tuned = columns["imagenet"], columns["waste"]
+    head_features = (original, fine_tuned, np.hstack([original, fine_tuned]))
     return {
-        "original tail": FeatureTable(
-            **meta, features=columns["imagenet"], imagenet_features=columns["imagenet"]
-        ),
-        "fine-tuned tail": FeatureTable(
-            **meta, features=columns["waste"], imagenet_features=columns["imagenet"]
-        ),
+        name: FeatureTable(**meta, features=features, imagenet_features=columns["imagenet"])
+        for name, features in zip(TAILS, head_features, strict=True)
     }
 
 
