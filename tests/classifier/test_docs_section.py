@@ -33,7 +33,10 @@ def test_a_page_without_the_markers_gets_the_section_appended(tmp_path: Path) ->
     )
 
 
-@pytest.mark.parametrize(("name", "page"), [("evaluation", EVALUATION_DOC), ("latency", LATENCY_DOC)])
+@pytest.mark.parametrize(
+    ("name", "page"),
+    [("evaluation", EVALUATION_DOC), ("mixed-piles", EVALUATION_DOC), ("latency", LATENCY_DOC)],
+)
 def test_each_writer_targets_the_one_page_that_holds_its_markers(name: str, page: Path) -> None:
     markers = (f"<!-- {name}:start -->", f"<!-- {name}:end -->")
     holders = {

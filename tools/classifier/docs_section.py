@@ -1,7 +1,8 @@
 """Rewrite one generated section of a classifier docs page in place (between HTML comment markers).
 
-Each writer has its page: ``evaluate`` the ``evaluation`` section of docs/classifier-evaluation.md,
-``bench.classifier_latency`` the ``latency`` section of docs/classifier.md.
+Each writer has its page: ``evaluate`` the ``evaluation`` section and ``mixed_piles`` the ``mixed-piles``
+section of docs/classifier-evaluation.md, ``bench.classifier_latency`` the ``latency`` section of
+docs/classifier.md.
 """
 
 from __future__ import annotations
