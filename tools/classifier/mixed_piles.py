@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from apps.waste.analysis.classifier.artifacts import DEFAULT_ARTIFACTS_DIR, HEAD_FILE
+from apps.waste.analysis.classifier.artifacts import HEAD_FILE
 from apps.waste.analysis.classifier.backbone import Backbone
 from apps.waste.analysis.classifier.decision import CLASS_CATEGORY, Verdict, judge
 from apps.waste.analysis.classifier.preprocessing import preprocess
@@ -29,6 +29,7 @@ from apps.waste.analysis.classifier.scoring import CONFIDENT_MISTAKE
 from tools.classifier.composite import Cutout, compose, matte, seeded
 from tools.classifier.dataset import Sample, load_trashnet
 from tools.classifier.docs_section import EVALUATION_DOC, replace_section
+from tools.classifier.options import add_photo_arguments
 
 COMMAND = "python -m tools.classifier.mixed_piles --data /path/to/trashnet"
 MIXED_VIEW = 30
@@ -132,9 +133,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--data", type=Path, required=True, help="TrashNet root (<class>/*.jpg)")
-    parser.add_argument("--artifacts", type=Path, default=DEFAULT_ARTIFACTS_DIR)
-    parser.add_argument("--threads", type=int, default=2)
+    add_photo_arguments(parser)
     parser.add_argument("--head", default=HEAD_FILE, help="head artifact to score")
     parser.add_argument("--no-doc", action="store_true", help="print only; leave the docs untouched")
     args = parser.parse_args(argv)
