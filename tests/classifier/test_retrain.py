@@ -84,6 +84,14 @@ def test_an_accepted_head_is_a_versioned_artifact_selected_by_the_setting(artifa
     assert np.allclose(loaded.weights, outcome.head.weights, atol=1e-5)
 
 
+def test_retraining_calibrates_on_the_rows_train_calibrated_on(tmp_path: Path):
+    table = write_artifacts(tmp_path / "artifacts", reserved=True)
+    outcome = retrain(tmp_path / "artifacts", HEAD_FILE, [], target_accuracy=0.9)
+    calibrated = outcome.head.provenance["calibration_rows"]
+    assert calibrated == len(table.calibration_rows()) < len(table.split("calibration"))
+    assert (outcome.after.answered, outcome.after.right) == (outcome.before.answered, outcome.before.right)
+
+
 def test_a_head_name_must_be_a_versioned_head_file():
     with pytest.raises(ValueError, match="classifier_head"):
         Settings(_env_file=None, classifier_head="../../etc/passwd")

@@ -10,7 +10,11 @@ from PIL import Image
 from apps.waste.analysis.classifier.artifacts import DEFAULT_ARTIFACTS_DIR
 from apps.waste.analysis.classifier.backbone import Backbone
 from apps.waste.analysis.classifier.decision import HEAD_CLASSES, Abstention
-from apps.waste.analysis.classifier.feature_table import FeatureTable, ImageNetLayer
+from apps.waste.analysis.classifier.feature_table import (
+    RESERVED_CALIBRATION_VIEWS,
+    FeatureTable,
+    ImageNetLayer,
+)
 from apps.waste.analysis.classifier.fit import EXPERT_ANSWER_FLOOR, EXPERT_VETO_RANGE, Rows, fit_head
 from apps.waste.analysis.classifier.scoring import verdicts_for
 from tests.support.classifier_artifacts import neutral_layer, synthetic_table
@@ -30,8 +34,9 @@ def test_extract_runs_the_backbone_once_then_serves_the_cache(tmp_path, monkeypa
         samples.append(Sample(path, index, split))
     cache = tmp_path / "cache"
     first = extract(samples, DEFAULT_ARTIFACTS_DIR, cache, threads=1)
-    assert first.features.shape == (3 + 2, 1280)  # train: photo + 2 composites; calibration: photo + 1
-    assert list(first.views) == [0, 1, 2, 0, 1]
+    # train: photo + 2 composites; calibration: photo + 1 + 2 on the reserved backgrounds
+    assert len(first) == 3 + 4
+    assert list(first.views) == [0, 1, 2, 0, 1, *RESERVED_CALIBRATION_VIEWS]
     assert len(list(cache.glob("*.npz"))) == 1
 
     def no_inference(*_args: object) -> None:
@@ -106,7 +111,7 @@ def test_rows_of_one_kind_only_give_a_single_head():
     assert not head.board_like(as_shot.features).any()
 
 
-def test_a_table_keeps_the_imagenet_tails_features_apart_only_when_they_differ(tmp_path):
+def test_a_table_stores_each_tails_features_once(tmp_path):
     table = synthetic_table()
     table.save(tmp_path / "single.npz")  # a single-tail backbone: one column serves both
     with np.load(tmp_path / "single.npz") as stored:
@@ -114,12 +119,27 @@ def test_a_table_keeps_the_imagenet_tails_features_apart_only_when_they_differ(t
     single = FeatureTable.load(tmp_path / "single.npz")
     assert np.array_equal(single.imagenet_features, single.features)
 
-    two_tails = replace(table, features=(table.features * 2).astype(np.float16))
+    # A fine-tuned backbone: the head reads the ImageNet tail's features, then the fine-tuned tail's.
+    fine_tuned = (table.features * 2).astype(np.float16)
+    two_tails = replace(table, features=np.hstack([table.features, fine_tuned]))
     two_tails.save(tmp_path / "two.npz")
+    with np.load(tmp_path / "two.npz") as stored:
+        assert sorted(stored.files) == sorted(
+            ["keys", "labels", "splits", "views", "held_out", "imagenet_features", "fine_tuned_features"]
+        )
+        assert np.array_equal(stored["fine_tuned_features"], fine_tuned)
     loaded = FeatureTable.load(tmp_path / "two.npz")
     assert np.array_equal(loaded.features, two_tails.features)
     assert np.array_equal(loaded.imagenet_features, table.features)
     assert np.array_equal(loaded.split("test").imagenet_features, table.split("test").features)
+
+
+def test_head_features_that_do_not_start_with_the_imagenet_tails_are_not_stored(tmp_path):
+    table = synthetic_table()
+    other = replace(table, features=np.hstack([table.features * 2, table.features]).astype(np.float16))
+    with pytest.raises(ValueError, match="must start with the ImageNet tail's"):
+        other.save(tmp_path / "other.npz")
+    assert not (tmp_path / "other.npz").exists()
 
 
 def test_calibration_rows_without_imagenet_features_are_refused():

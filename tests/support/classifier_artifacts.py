@@ -12,6 +12,7 @@ from apps.waste.analysis.classifier.decision import HEAD_CLASSES
 from apps.waste.analysis.classifier.feature_table import (
     FEATURES_FILE,
     IMAGENET_FC_FILE,
+    RESERVED_CALIBRATION_VIEWS,
     FeatureTable,
     ImageNetLayer,
 )
@@ -27,15 +28,17 @@ def class_centres(seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).normal(0.0, 0.8, size=(len(HEAD_CLASSES), DIMENSIONS))
 
 
-def synthetic_table(seed: int = 0, per_class_split: int = 14) -> FeatureTable:
-    """Overlapping Gaussian classes; two views per photo in every split."""
+def synthetic_table(seed: int = 0, per_class_split: int = 14, reserved: bool = False) -> FeatureTable:
+    """Overlapping Gaussian classes; two views per photo in every split (and, with ``reserved``, the
+    reserved-background composites of the calibration photos)."""
     rng = np.random.default_rng(seed + 1)
     centres = class_centres(seed)
     keys, labels, splits, views, features = [], [], [], [], []
     for split in ("train", "calibration", "test"):
         for label in range(len(HEAD_CLASSES)):
             for index in range(per_class_split):
-                for view in (0, 1):
+                extra = RESERVED_CALIBRATION_VIEWS if reserved and split == "calibration" else ()
+                for view in (0, 1, *extra):
                     keys.append(f"{HEAD_CLASSES[label]}/{split}{index}.jpg")
                     labels.append(label)
                     splits.append(split)
@@ -59,14 +62,14 @@ def neutral_layer() -> ImageNetLayer:
     return ImageNetLayer(np.zeros((DIMENSIONS, 1000), np.float32), bias)
 
 
-def write_artifacts(directory: Path, seed: int = 0) -> FeatureTable:
+def write_artifacts(directory: Path, seed: int = 0, reserved: bool = False) -> FeatureTable:
     """features, ImageNet layer, a fitted head.npz and a manifest (with a stand-in backbone entry)."""
     directory.mkdir(parents=True, exist_ok=True)
-    table, layer = synthetic_table(seed), neutral_layer()
+    table, layer = synthetic_table(seed, reserved=reserved), neutral_layer()
     table.save(directory / FEATURES_FILE)
     layer.save(directory / IMAGENET_FC_FILE)
     (directory / MODEL_FILE).write_bytes(STAND_IN_BACKBONE)
-    head = fit_head(Rows.training(table), Rows.of(table.split("calibration")), layer, 0.9)
+    head = fit_head(Rows.training(table), Rows.of(table.calibration_rows()), layer, 0.9)
     head.save(directory / HEAD_FILE)
     for name in (IMAGENET_FC_FILE, MODEL_FILE):
         record_artifact(directory, name, produced_by="tests.support.classifier_artifacts", details={})

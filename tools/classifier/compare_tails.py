@@ -21,17 +21,15 @@ import numpy as np
 
 from apps.waste.analysis.classifier.artifacts import DEFAULT_ARTIFACTS_DIR
 from apps.waste.analysis.classifier.decision import CLASS_CATEGORY, HEAD_CLASSES
-from apps.waste.analysis.classifier.feature_table import FeatureTable
+from apps.waste.analysis.classifier.feature_table import RESERVED_CALIBRATION_VIEWS, FeatureTable
 from apps.waste.analysis.classifier.fit import DEFAULT_TARGET_ACCURACY, Rows, fit_head
 from apps.waste.analysis.classifier.head import Head
 from apps.waste.analysis.classifier.runtime import load_imagenet_layer
 from apps.waste.analysis.classifier.scoring import Score, score_verdicts, verdicts_for
-from tools.classifier.features import RESERVED_CALIBRATION_VIEWS
 
 DEFAULT_DIR = Path(".local/finetune")  # finetune_cache's (that module needs torch)
 TAILS = ("original tail", "fine-tuned tail", "both tails")
 CALIBRATIONS = ("table", "reserved")
-TABLE_CALIBRATION_VIEW = 1  # the table's one composite of each calibration photo (training backgrounds)
 
 
 def tables(path: Path) -> dict[str, FeatureTable]:
@@ -48,15 +46,15 @@ def tables(path: Path) -> dict[str, FeatureTable]:
 
 
 def calibration_rows(table: FeatureTable, calibration: str) -> FeatureTable:
-    """The calibration split as ``train`` uses it (``table``), or with its composites on training
-    backgrounds swapped for those on the reserved families (``reserved``)."""
+    """The calibration split with its composites on training backgrounds (``table``), or those swapped for
+    the composites on the reserved families (``reserved``: what ``train`` uses when it has them)."""
     rows = table.split("calibration")
     reserved = np.isin(rows.views, RESERVED_CALIBRATION_VIEWS)
     if calibration == "table":
         return rows.where(~reserved)
     if not reserved.any():
         raise SystemExit("no reserved-background calibration rows: rebuild the cache with finetune_cache")
-    return rows.where(rows.views != TABLE_CALIBRATION_VIEW)
+    return table.calibration_rows()
 
 
 def scores(head: Head, table: FeatureTable, artifacts: Path) -> dict[str, Score]:

@@ -9,7 +9,8 @@ Needs the ``train`` extra in a separate virtualenv (torch must never enter the a
 One onnxruntime run of the exported graph yields both the ImageNet logits and the globally pooled 1280-d
 features before them. With ``--waste-tail .local/finetune/tail.pt`` (``tools.classifier.finetune``) the
 graph shares the trunk between the original tail and the fine-tuned one and has a third output,
-``waste_features``, which the learned head then reads (``network.TwoTails``). The script checks onnxruntime
+``waste_features`` (both tails' pooled features, 2560-d), which the learned head then reads
+(``network.TwoTails``). The script checks onnxruntime
 against torch on the same inputs (parity) before it records the file's checksum in the manifest; it also
 writes the ImageNet label names the runtime shows.
 """
@@ -35,7 +36,7 @@ from apps.waste.analysis.classifier.artifacts import (
     record_artifact,
 )
 from apps.waste.analysis.classifier.preprocessing import INPUT_SIZE, preprocess
-from tools.classifier.network import SPLIT_BLOCK, TwoTails, pretrained, waste_tail
+from tools.classifier.network import FEATURES, SPLIT_BLOCK, TwoTails, pretrained, waste_tail
 
 OPSET = 17
 PARITY_TOLERANCE = 1e-3
@@ -72,6 +73,11 @@ def _parity_inputs() -> np.ndarray:
         images.append(preprocess(Image.fromarray(canvas))[0])
     images.append(rng.normal(0.0, 1.0, size=(3, INPUT_SIZE, INPUT_SIZE)).astype(np.float32))
     return np.stack(images)
+
+
+def _width(output: str) -> int:
+    """Columns of an output: the fine-tuned graph's ``waste_features`` are both tails' pooled features."""
+    return {"imagenet_logits": 1000, WASTE_OUTPUT: 2 * FEATURES}.get(output, FEATURES)
 
 
 def export(artifacts_dir: Path, tail_path: Path | None = None) -> None:
@@ -133,7 +139,7 @@ def export(artifacts_dir: Path, tail_path: Path | None = None) -> None:
             "torch": torch.__version__,
             "opset": OPSET,
             "input": {"name": INPUT_NAME, "shape": ["batch", 3, INPUT_SIZE, INPUT_SIZE]},
-            "outputs": {name: ["batch", 1000 if name == "imagenet_logits" else 1280] for name in names},
+            "outputs": {name: ["batch", _width(name)] for name in names},
             "parity_max_abs_diff": gaps,
             **provenance,
         },

@@ -7,9 +7,10 @@ Views per photo (all deterministic, seeded by the photo's key):
   class (the others drawn from the same split) on a training background;
 - calibration split: 1 = a single object or a pile on a training background;
 - test split: 1 = a single object or a pile on a **held-out** background family (``held_out`` true): the
-  out-of-domain evaluation rows, never used to fit or calibrate anything.
-
-``finetune_cache`` adds ``RESERVED_CALIBRATION_VIEWS`` of each calibration photo, on the reserved families.
+  out-of-domain evaluation rows, never used to fit or calibrate anything;
+- calibration split, ``RESERVED_CALIBRATION_VIEWS`` (20, 21): the object alone or piled on the reserved
+  background families, which neither training nor the evaluation uses (the rows the levels are fitted on,
+  in place of view 1: ``FeatureTable.calibration_rows``).
 
 A photo whose object cannot be matted cleanly gets the photographic augmentation of the plain photo instead.
 The cache (``.local/classifier-features``, outside git) is keyed by the model checksum, the views version and
@@ -31,7 +32,7 @@ from PIL import Image
 from apps.waste.analysis.classifier.artifacts import backbone_sha256
 from apps.waste.analysis.classifier.backbone import Backbone
 from apps.waste.analysis.classifier.decision import HEAD_CLASSES
-from apps.waste.analysis.classifier.feature_table import FeatureTable
+from apps.waste.analysis.classifier.feature_table import RESERVED_CALIBRATION_VIEWS, FeatureTable
 from apps.waste.analysis.classifier.preprocessing import FloatArray, preprocess
 from tools.classifier.backgrounds import RESERVED_FAMILIES, Generator, background
 from tools.classifier.composite import Cutout, compose, matte, photographic, seeded
@@ -39,7 +40,7 @@ from tools.classifier.dataset import Sample
 from tools.classifier.renders import carton, shirt
 
 DEFAULT_CACHE_DIR = Path(".local/classifier-features")
-VIEWS_VERSION = "runtime+composites/v2"
+VIEWS_VERSION = "runtime+composites+reserved/v3"
 BATCH = 16
 
 
@@ -68,10 +69,6 @@ def table_views(
         yield view, held_out, _composite(sample.key, photo, cutouts, peers, rng, pile, held_out)
 
 
-RESERVED_CALIBRATION_VIEWS = (20, 21)
-"""View numbers of the calibration photos' composites on the reserved background families."""
-
-
 def reserved_calibration_views(
     sample: Sample, photo: Image.Image, cutouts: dict[str, Cutout | None], peers: list[str]
 ) -> Iterator[tuple[int, bool, Image.Image]]:
@@ -87,6 +84,14 @@ def reserved_calibration_views(
             False,
             _composite(sample.key, photo, cutouts, peers, rng, pile, families=RESERVED_FAMILIES),
         )
+
+
+def all_views(
+    sample: Sample, photo: Image.Image, cutouts: dict[str, Cutout | None], peers: list[str]
+) -> Iterator[tuple[int, bool, Image.Image]]:
+    """The table's views of a photo, then its reserved-background composites (calibration photos only)."""
+    yield from table_views(sample, photo, cutouts, peers)
+    yield from reserved_calibration_views(sample, photo, cutouts, peers)
 
 
 def _composite(
@@ -203,7 +208,7 @@ def extract(
     rows: list[Row] = []
 
     def tensors() -> Iterator[FloatArray]:
-        for sample, view, held_out, image in photo_views(samples, table_views):
+        for sample, view, held_out, image in photo_views(samples, all_views):
             rows.append((sample.key, sample.label, sample.split, view, held_out))
             yield preprocess(image)
 

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from apps.waste.analysis.classifier.decision import HEAD_CLASSES
-from tools.classifier.features import RESERVED_CALIBRATION_VIEWS
+from apps.waste.analysis.classifier.feature_table import RESERVED_CALIBRATION_VIEWS
 from tools.classifier.finetune_cache import DEFAULT_DIR, FIRST_EXTRA_VIEW
 from tools.classifier.network import FEATURES, Tail, pretrained, waste_tail
 

@@ -2,10 +2,10 @@
 
     .venv-train/bin/python -m tools.classifier.finetune_cache --data ../shared/data/trashnet
 
-Rows: every view of the feature table (``features.table_views``: train, calibration and the test split's
-photos and held-out composites, with the same seeds, so the fine-tuned tail can be scored on exactly the rows
-the evaluation uses), two composites of every calibration photo on the reserved background families
-(``features.reserved_calibration_views``), ``EXTRA_VIEWS`` more augmented views of every *training* photo, and
+Rows: every view of the feature table (``features.all_views``: train, calibration and the test split's
+photos and held-out composites, and two composites of every calibration photo on the reserved background
+families, with the same seeds, so the fine-tuned tail can be scored on exactly the rows ``train`` and the
+evaluation use), ``EXTRA_VIEWS`` more augmented views of every *training* photo, and
 the drawn shirts and cartons. Extra views use training background families only: a random crop of the photo as
 shot with photographic noise, and composites (alone or piled, scaled, rotated, re-lit, blurred, colour-cast,
 JPEG'd) cropped at random. The trunk runs through onnxruntime from a trunk-only ONNX export (torch is only
@@ -31,11 +31,10 @@ from tools.classifier.dataset import Sample, load_trashnet
 from tools.classifier.features import (
     BATCH,
     Row,
+    all_views,
     photo_views,
     rendered_images,
-    reserved_calibration_views,
     row_columns,
-    table_views,
 )
 from tools.classifier.network import Trunk, pretrained
 
@@ -59,8 +58,7 @@ def training_views(
 ) -> Iterator[tuple[int, bool, Image.Image]]:
     """The table's views of every photo, the reserved-background composites of each calibration photo, and
     ``EXTRA_VIEWS`` augmented ones of each training photo."""
-    yield from table_views(sample, photo, cutouts, peers)
-    yield from reserved_calibration_views(sample, photo, cutouts, peers)
+    yield from all_views(sample, photo, cutouts, peers)
     if sample.split != "train":
         return
     own = cutouts[sample.key]

@@ -4,8 +4,9 @@ The cut is after block ``SPLIT_BLOCK - 1``, the first block at 9 × 9 resolution
 before it is shared and frozen; the tail (the remaining 9 × 9 blocks, the 1 × 1 head convolution and the
 global pooling) is cheap enough to train on cached trunk activations on a CPU and to run twice per photo.
 The exported graph (:class:`TwoTails`) runs the trunk once, then the original tail (ImageNet logits and the
-pooled features the ImageNet layer and its gates read) and the fine-tuned copy (``waste_features``, what the
-learned head reads).
+pooled features the ImageNet layer and its gates read) and the fine-tuned copy; the learned head reads both
+tails' pooled features side by side (``waste_features``, ``[N, 2560]``): the fine-tuned tail is right more
+often, the original one stays better calibrated on backgrounds the tail never trained on.
 """
 
 from __future__ import annotations
@@ -83,7 +84,8 @@ def waste_tail(network: Any, state: dict[str, torch.Tensor] | None = None) -> Ta
 
 
 class TwoTails(torch.nn.Module):  # type: ignore[misc]
-    """The exported graph: (ImageNet logits, ImageNet-tail features, fine-tuned ``waste_features``)."""
+    """The exported graph: (ImageNet logits, ImageNet-tail features, ``waste_features``: the ImageNet tail's
+    features followed by the fine-tuned tail's)."""
 
     def __init__(self, network: Any, fine_tuned: Tail) -> None:
         super().__init__()
@@ -95,4 +97,4 @@ class TwoTails(torch.nn.Module):  # type: ignore[misc]
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         shared = self.trunk(images)
         features = self.imagenet_tail(shared)
-        return self.fc(features), features, self.waste_tail(shared)
+        return self.fc(features), features, torch.cat([features, self.waste_tail(shared)], dim=1)

@@ -27,8 +27,9 @@ COMMAND = "python -m tools.classifier train --data <trashnet>"
 
 
 def committed_rows(table: FeatureTable) -> FeatureTable:
-    """Everything but the held-out-background composites (those measure, they never fit)."""
-    return table.where(~table.held_out)
+    """Everything but the held-out-background composites (those measure, they never fit) and calibration
+    composites the reserved-background ones replace."""
+    return table.where(~table.held_out & ~table.superseded())
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -62,7 +63,7 @@ def main(argv: list[str] | None = None) -> None:
     layer = load_imagenet_layer(args.artifacts.resolve())
     head = fit_head(
         Rows.training(table),
-        Rows.of(table.split("calibration")),
+        Rows.of(table.calibration_rows()),
         layer,
         args.target_accuracy,
         provenance={

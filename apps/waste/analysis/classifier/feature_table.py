@@ -5,9 +5,15 @@ calibration splits, runtime view plus composites on training backgrounds) and th
 view), as float16. It is derived data of TrashNet (MIT; see ``NOTICE``), small enough for git, and it is
 what lets ``ecoeco classifier retrain`` refit the head and score it on the fixed split without the photos.
 ImageNet logits are not stored: they are ``imagenet_features @ W + b`` of the backbone's last layer
-(``imagenet_fc``). ``features`` are what the head reads: with a fine-tuned tail (``waste_features``) they
-differ from ``imagenet_features``; a table written for a backbone without one stores only ``features``,
-which are then the ImageNet tail's too.
+(``imagenet_fc``). ``features`` are what the head reads. A table written for a backbone without a fine-tuned
+tail stores only ``features``, which are then the ImageNet tail's too. With one, the head reads both tails
+side by side (``waste_features`` = ImageNet tail's, then the fine-tuned tail's), so the table stores
+``imagenet_features`` and ``fine_tuned_features`` once each and rebuilds ``features`` on load.
+
+Calibration rows: the calibration photos as shot, the drawings, and one composite of each photo on training
+backgrounds (view ``TABLE_CALIBRATION_VIEW``) or, in a table made for a fine-tuned tail, two composites on the
+reserved background families instead (``RESERVED_CALIBRATION_VIEWS``), which the tail never trained on:
+levels fitted on the training backgrounds do not carry to new ones (docs/classifier-evaluation.md).
 """
 
 from __future__ import annotations
@@ -24,7 +30,10 @@ from apps.waste.analysis.classifier.artifacts import ArtifactError, write_npz
 FEATURES_FILE = "trashnet_features.npz"
 IMAGENET_FC_FILE = "imagenet_fc.npz"
 RUNTIME_VIEW = 0
-_COLUMNS = ("keys", "labels", "splits", "views", "held_out", "features")
+TABLE_CALIBRATION_VIEW = 1
+RESERVED_CALIBRATION_VIEWS = (20, 21)
+_ROW_COLUMNS = ("keys", "labels", "splits", "views", "held_out")
+_COLUMNS = (*_ROW_COLUMNS, "features")
 
 
 @dataclass(frozen=True)
@@ -60,20 +69,42 @@ class FeatureTable:
             mask &= self.views == RUNTIME_VIEW
         return self.where(mask)
 
+    def superseded(self) -> npt.NDArray[np.bool_]:
+        """Calibration composites on training backgrounds in a table that has reserved-background ones."""
+        calibration = self.splits == "calibration"
+        if not (calibration & np.isin(self.views, RESERVED_CALIBRATION_VIEWS)).any():
+            return np.zeros(len(self), bool)
+        return np.asarray(calibration & (self.views == TABLE_CALIBRATION_VIEW), dtype=np.bool_)
+
+    def calibration_rows(self) -> FeatureTable:
+        """The rows every level is fitted on (``train``, ``retrain`` and ``compare_tails`` alike)."""
+        return self.where((self.splits == "calibration") & ~self.superseded())
+
     @property
     def single_tail(self) -> bool:
         """Whether the head reads the ImageNet tail's features (a backbone without a fine-tuned tail)."""
         return bool(np.array_equal(self.features, self.imagenet_features))
 
     def save(self, path: Path) -> None:
-        names = [*_COLUMNS, *(() if self.single_tail else ("imagenet_features",))]
-        write_npz(path, {name: getattr(self, name) for name in names})
+        columns = {name: getattr(self, name) for name in _ROW_COLUMNS}
+        if self.single_tail:
+            write_npz(path, {**columns, "features": self.features})
+            return
+        width = self.imagenet_features.shape[1]
+        if not np.array_equal(self.features[:, :width], self.imagenet_features):
+            raise ValueError("the head's features must start with the ImageNet tail's to be stored")
+        columns["imagenet_features"] = self.imagenet_features
+        write_npz(path, {**columns, "fine_tuned_features": self.features[:, width:]})
 
     @classmethod
     def load(cls, path: Path) -> FeatureTable:
         try:
             with np.load(path, allow_pickle=False) as stored:
-                features = stored["features"].astype(np.float16)
+                if "fine_tuned_features" in stored.files:
+                    imagenet = stored["imagenet_features"].astype(np.float16)
+                    features = np.hstack([imagenet, stored["fine_tuned_features"].astype(np.float16)])
+                else:
+                    features = imagenet = stored["features"].astype(np.float16)
                 return cls(
                     keys=stored["keys"],
                     labels=stored["labels"].astype(np.int64),
@@ -81,11 +112,7 @@ class FeatureTable:
                     views=stored["views"].astype(np.int64),
                     held_out=stored["held_out"].astype(bool),
                     features=features,
-                    imagenet_features=(
-                        stored["imagenet_features"].astype(np.float16)
-                        if "imagenet_features" in stored.files
-                        else features
-                    ),
+                    imagenet_features=imagenet,
                 )
         except (KeyError, ValueError, OSError) as exc:
             raise ArtifactError(f"feature table {path} is unreadable: {exc}") from exc

@@ -128,7 +128,7 @@ def retrain(
     used = 0 if extra is None else len(extra.labels)
     candidate = fit_head(
         Rows.concatenate(parts),
-        Rows.of(table.split("calibration")),
+        Rows.of(table.calibration_rows()),
         layer,
         target_accuracy,
         provenance={
