@@ -155,7 +155,7 @@ def test_features_of_the_analysed_photo_are_served_without_a_second_run(analyzer
         raise AssertionError("the features of the photo just analysed should be reused")
 
     monkeypatch.setattr(Backbone, "run", no_inference)
-    assert analyzer.features(image).shape == (1280,)
+    assert analyzer.features(image).shape == (2 * 1280,)  # both tails' pooled features
 
 
 def test_the_session_is_shared_within_a_process_but_rebuilt_after_fork(monkeypatch):
@@ -172,6 +172,9 @@ def test_a_scan_keeps_the_features_the_head_reads(analyzer):
     analyzer.analyze(image)
     outputs = Backbone(DEFAULT_ARTIFACTS_DIR, intra_op_threads=1).run(preprocess(image.image))
     assert np.allclose(analyzer.features(image), outputs.features[0], atol=1e-4)
-    # The committed graph has one tail: the head reads the ImageNet tail's features.
-    assert not Backbone(DEFAULT_ARTIFACTS_DIR).fine_tuned
-    assert np.array_equal(outputs.features, outputs.imagenet_features)
+    # The committed graph has a fine-tuned tail: the head reads the ImageNet tail's features, then its own.
+    assert Backbone(DEFAULT_ARTIFACTS_DIR).fine_tuned
+    width = outputs.imagenet_features.shape[1]
+    assert outputs.features.shape[1] == 2 * width
+    assert np.array_equal(outputs.features[:, :width], outputs.imagenet_features)
+    assert not np.allclose(outputs.features[:, width:], outputs.imagenet_features, atol=1e-2)

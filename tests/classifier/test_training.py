@@ -1,5 +1,6 @@
 """Fitting the head from stored features, and the feature extraction cache, without TrashNet."""
 
+import zipfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from apps.waste.analysis.classifier.artifacts import DEFAULT_ARTIFACTS_DIR
 from apps.waste.analysis.classifier.backbone import Backbone
 from apps.waste.analysis.classifier.decision import HEAD_CLASSES, Abstention
 from apps.waste.analysis.classifier.feature_table import (
+    FEATURES_FILE,
     RESERVED_CALIBRATION_VIEWS,
     FeatureTable,
     ImageNetLayer,
@@ -55,6 +57,13 @@ def test_a_feature_table_round_trips_byte_for_byte(tmp_path):
     loaded = FeatureTable.load(tmp_path / "a.npz")
     assert np.array_equal(loaded.features, table.features)
     assert list(loaded.splits) == list(table.splits)
+
+
+def test_feature_tables_are_stored_with_bzip2_the_committed_one_too(tmp_path):
+    synthetic_table().save(tmp_path / "a.npz")
+    for path in (tmp_path / "a.npz", DEFAULT_ARTIFACTS_DIR / FEATURES_FILE):
+        with zipfile.ZipFile(path) as archive:
+            assert {member.compress_type for member in archive.infolist()} == {zipfile.ZIP_BZIP2}
 
 
 def _fit(table: FeatureTable):

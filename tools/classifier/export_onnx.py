@@ -94,9 +94,7 @@ def export(artifacts_dir: Path, tail_path: Path | None = None) -> None:
             "waste_tail": {
                 "produced_by": "python -m tools.classifier.finetune_cache, then tools.classifier.finetune",
                 "split_after_block": SPLIT_BLOCK,
-                "epochs": trained["epochs"],
-                "lr": trained["lr"],
-                "log": trained["log"],
+                **{key: value for key, value in trained.items() if key != "state"},  # recipe and log
             }
         }
     target = artifacts_dir / MODEL_FILE

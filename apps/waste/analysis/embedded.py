@@ -97,8 +97,9 @@ class EmbeddedAnalyzer:
         self._model.load()
 
     def features(self, image: ImageInput) -> npt.NDArray[np.float32]:
-        """The pooled features ``[1280]`` the head reads (the fine-tuned tail's when the backbone has one),
-        free right after ``analyze`` of that image: what a scan keeps for retraining."""
+        """The pooled features the head reads (``[2560]``: the ImageNet tail's, then the fine-tuned tail's;
+        ``[1280]`` with a single-tail backbone), free right after ``analyze`` of that image: what a scan
+        keeps for retraining."""
         features: npt.NDArray[np.float32] = self._model.outputs(image.image).features[0]
         return features
 

@@ -111,15 +111,16 @@ def record_artifact(artifacts_dir: Path, name: str, produced_by: str, details: d
     manifest_path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def write_npz(path: Path, arrays: dict[str, Any]) -> None:
+def write_npz(path: Path, arrays: dict[str, Any], compression: int = zipfile.ZIP_DEFLATED) -> None:
     """An ``.npz`` without pickles, written entry by entry with a fixed timestamp (``np.savez`` stamps the
-    current time), so the same arrays always give a byte-identical file and checksum."""
+    current time), so the same arrays always give a byte-identical file and checksum. ``np.load`` reads
+    any ``compression`` ``zipfile`` knows."""
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    with zipfile.ZipFile(buffer, "w", compression=compression) as archive:
         for name, value in arrays.items():
             member = io.BytesIO()
             np.lib.format.write_array(member, np.asarray(value), allow_pickle=False)
             info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
+            info.compress_type = compression
             archive.writestr(info, member.getvalue())
     path.write_bytes(buffer.getvalue())

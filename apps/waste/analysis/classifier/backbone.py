@@ -1,9 +1,9 @@
 """The ONNX EfficientNet-Lite2 backbone: one onnxruntime run → ImageNet logits and pooled features.
 
-The graph may carry a second, fine-tuned tail on the shared trunk (output ``waste_features``): then the
-learned head reads those, while the ImageNet logits and the ImageNet-layer features (``features``) come from
-the original tail, as the experts and the not-waste gate need. A graph without it gives the head the
-ImageNet-tail features.
+The graph may carry a second, fine-tuned tail on the shared trunk (output ``waste_features``: the original
+tail's pooled features followed by the fine-tuned tail's, ``[N, 2560]``): then the learned head reads those,
+while the ImageNet logits and the ImageNet-layer features (``features``) come from the original tail, as the
+experts and the not-waste gate need. A graph without it gives the head the ImageNet-tail features.
 
 Sessions are created lazily and cached per process, keyed by model path and thread count, so a Celery worker
 or API process pays the load cost once, and only when the first photo arrives (or at ``warm_up``). The cache
@@ -31,7 +31,8 @@ WASTE_OUTPUT = "waste_features"
 
 class BackboneOutputs(NamedTuple):
     """One batch's outputs: ImageNet logits ``[N, 1000]``, the ImageNet tail's pooled features
-    ``[N, 1280]`` (the ImageNet layer's input) and the pooled features the head reads ``[N, 1280]``."""
+    ``[N, 1280]`` (the ImageNet layer's input) and the pooled features the head reads (``[N, 2560]`` with a
+    fine-tuned tail, else the ImageNet tail's)."""
 
     logits: FloatArray
     imagenet_features: FloatArray

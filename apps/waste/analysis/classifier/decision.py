@@ -96,7 +96,8 @@ def category_probabilities(head: Head, class_probabilities: Array) -> list[tuple
 def judge(
     head: Head, imagenet_logits: FloatInput, features: FloatInput, threshold: float | None = None
 ) -> list[Verdict]:
-    """Verdicts for a batch: ``imagenet_logits [N, 1000]`` and ``features [N, 1280]`` from the backbone.
+    """Verdicts for a batch: ``imagenet_logits [N, 1000]`` and the features the head reads ``[N, d]``, both
+    from the backbone.
 
     ``threshold`` None applies each head's calibrated threshold; a number overrides both."""
     logits_rows = np.atleast_2d(np.asarray(imagenet_logits))

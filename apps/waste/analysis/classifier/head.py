@@ -68,7 +68,7 @@ class Head:
         return np.asarray(self.standardise(features) @ self.weights + self.bias)
 
     def probabilities(self, features: FloatInput) -> Array:
-        """Calibrated class probabilities ``[N, k]`` for pooled features ``[N, 1280]``."""
+        """Calibrated class probabilities ``[N, k]`` for the pooled features it reads ``[N, d]``."""
         return softmax(self.logits(features) / self.temperature)
 
     def residual(self, features: FloatInput) -> Array:
