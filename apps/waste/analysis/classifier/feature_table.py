@@ -1,8 +1,8 @@
 """Pooled backbone features of labelled photos: what the head is fitted, calibrated and scored on.
 
-``artifacts/trashnet_features.npz`` holds the TrashNet rows the committed head was trained from (train and
-calibration splits, runtime view plus composites on training backgrounds) and the fixed test split (runtime
-view), as float16. It is derived data of TrashNet (MIT; see ``NOTICE``), small enough for git, and it is
+``artifacts/trashnet_features.npz`` holds the TrashNet rows the committed head was trained from (train
+split: runtime view plus composites on training backgrounds; calibration split: runtime view plus composites
+on the reserved backgrounds), the drawings, and the fixed test split (runtime view), as float16. It is derived data of TrashNet (MIT; see ``NOTICE``), small enough for git, and it is
 what lets ``ecoeco classifier retrain`` refit the head and score it on the fixed split without the photos.
 ImageNet logits are not stored: they are ``imagenet_features @ W + b`` of the backbone's last layer
 (``imagenet_fc``). ``features`` are what the head reads. A table written for a backbone without a fine-tuned
@@ -10,10 +10,11 @@ tail stores only ``features``, which are then the ImageNet tail's too. With one,
 side by side (``waste_features`` = ImageNet tail's, then the fine-tuned tail's), so the table stores
 ``imagenet_features`` and ``fine_tuned_features`` once each and rebuilds ``features`` on load.
 
-Calibration rows: the calibration photos as shot, the drawings, and one composite of each photo on training
-backgrounds (view ``TABLE_CALIBRATION_VIEW``) or, in a table made for a fine-tuned tail, two composites on the
-reserved background families instead (``RESERVED_CALIBRATION_VIEWS``), which the tail never trained on:
-levels fitted on the training backgrounds do not carry to new ones (docs/classifier-evaluation.md).
+Calibration rows: the calibration photos as shot, the drawings, and two composites of each photo on the
+reserved background families (``RESERVED_CALIBRATION_VIEWS``), which the fine-tuned tail never trained on:
+levels fitted on the training backgrounds do not carry to new ones (docs/classifier-evaluation.md). A table
+made before those rows existed calibrates on its composite on training backgrounds
+(``TABLE_CALIBRATION_VIEW``) instead.
 """
 
 from __future__ import annotations
