@@ -3,8 +3,9 @@
     python -m tools.classifier train --data /path/to/trashnet
 
 Features come from the committed ONNX backbone through onnxruntime (no torch; cached under ``.local/``).
-The rows the head is fitted and calibrated on (train and calibration splits: photos as shot and composites
-on training backgrounds) and the fixed test split (photos as shot) are written to
+The rows the head is fitted and calibrated on (train split: photos as shot and composites on training
+backgrounds; calibration split: photos as shot and composites on the reserved backgrounds, see
+``FeatureTable.calibration_rows``; the drawings) and the fixed test split (photos as shot) are written to
 ``artifacts/trashnet_features.npz``, so ``ecoeco classifier retrain`` can refit and compare without the
 photos.
 The held-out-background composites of the test split stay in the local cache (evaluation only).

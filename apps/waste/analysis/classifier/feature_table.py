@@ -2,8 +2,9 @@
 
 ``artifacts/trashnet_features.npz`` holds the TrashNet rows the committed head was trained from (train
 split: runtime view plus composites on training backgrounds; calibration split: runtime view plus composites
-on the reserved backgrounds), the drawings, and the fixed test split (runtime view), as float16. It is derived data of TrashNet (MIT; see ``NOTICE``), small enough for git, and it is
-what lets ``ecoeco classifier retrain`` refit the head and score it on the fixed split without the photos.
+on the reserved backgrounds), the drawings, and the fixed test split (runtime view), as float16. It is
+derived data of TrashNet (MIT; see ``NOTICE``), small enough for git, and it is what lets ``ecoeco classifier
+retrain`` refit the head and score it on the fixed split without the photos.
 ImageNet logits are not stored: they are ``imagenet_features @ W + b`` of the backbone's last layer
 (``imagenet_fc``). ``features`` are what the head reads. A table written for a backbone without a fine-tuned
 tail stores only ``features``, which are then the ImageNet tail's too. With one, the head reads both tails

@@ -6,7 +6,8 @@ A second, "board" head is fitted the same way on the photos as shot only, with a
 sends board-like photos to it (``Head.board``).
 
 Training rows: standardisation, class-balanced softmax regression with an L2 penalty, principal subspace.
-Calibration rows (TrashNet's calibration split: photos as shot and composites): the L2 strength (lowest NLL
+Calibration rows (``FeatureTable.calibration_rows``: TrashNet's calibration photos as shot, their composites
+on the reserved backgrounds, the calibration drawings): the L2 strength (lowest NLL
 after temperature scaling), the temperature, the abstention ceilings, each expert's answer and veto levels,
 and the answer threshold. The fixed test split is never seen here.
 """
