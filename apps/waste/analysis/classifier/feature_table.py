@@ -92,15 +92,16 @@ class FeatureTable:
         return bool(np.array_equal(self.features, self.imagenet_features))
 
     def save(self, path: Path) -> None:
-        columns = {name: getattr(self, name) for name in _ROW_COLUMNS}
+        stored = {name: getattr(self, name) for name in _ROW_COLUMNS}
         if self.single_tail:
-            write_npz(path, {**columns, "features": self.features}, TABLE_COMPRESSION)
-            return
-        width = self.imagenet_features.shape[1]
-        if not np.array_equal(self.features[:, :width], self.imagenet_features):
-            raise ValueError("the head's features must start with the ImageNet tail's to be stored")
-        columns["imagenet_features"] = self.imagenet_features
-        write_npz(path, {**columns, "fine_tuned_features": self.features[:, width:]}, TABLE_COMPRESSION)
+            stored["features"] = self.features
+        else:
+            width = self.imagenet_features.shape[1]
+            if not np.array_equal(self.features[:, :width], self.imagenet_features):
+                raise ValueError("the head's features must start with the ImageNet tail's to be stored")
+            stored["imagenet_features"] = self.imagenet_features
+            stored["fine_tuned_features"] = self.features[:, width:]
+        write_npz(path, stored, TABLE_COMPRESSION)
 
     @classmethod
     def load(cls, path: Path) -> FeatureTable:
