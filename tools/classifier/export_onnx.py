@@ -35,14 +35,12 @@ from apps.waste.analysis.classifier.artifacts import (
     MODEL_FILE,
     record_artifact,
 )
+from apps.waste.analysis.classifier.backbone import INPUT_NAME, OUTPUT_NAMES, WASTE_OUTPUT
 from apps.waste.analysis.classifier.preprocessing import INPUT_SIZE, preprocess
 from tools.classifier.network import FEATURES, SPLIT_BLOCK, TwoTails, pretrained, waste_tail
 
 OPSET = 17
 PARITY_TOLERANCE = 1e-3
-INPUT_NAME = "image"
-OUTPUT_NAMES = ["imagenet_logits", "features"]
-WASTE_OUTPUT = "waste_features"
 
 
 class LogitsAndFeatures(torch.nn.Module):  # type: ignore[misc]  # torch is untyped here
