@@ -8,6 +8,7 @@ import pytest
 from apps.waste.analysis.classifier.artifacts import ArtifactError
 from apps.waste.analysis.classifier.decision import (
     CORRUGATED_CARDBOARD_ITEM,
+    HEAD_CLASSES,
     TRASHNET_CLASSES,
     Abstention,
     category_probabilities,
@@ -137,6 +138,56 @@ def test_some_evidence_of_an_unseen_category_vetoes_the_head():
     assert verdict.unseen is not None
     assert verdict.unseen[0] == "recyclable/textile"
     assert 0.2 < verdict.unseen[1] < 0.8
+
+
+def _clothes_head() -> Head:
+    """``_head`` with the drawn classes: the 2nd feature now means 의류 instead of glass."""
+    weights = np.zeros((4, len(HEAD_CLASSES)))
+    weights[0, HEAD_CLASSES.index("cardboard")] = 4.0
+    weights[1, HEAD_CLASSES.index("textile")] = 4.0
+    return replace(_head(), classes=HEAD_CLASSES, weights=weights, bias=np.zeros(len(HEAD_CLASSES)))
+
+
+JERSEY, PIZZA = 610, 963
+
+
+def _partly(*indices: int) -> np.ndarray:
+    """A third of ImageNet's mass or so on each of ``indices``, the rest on a neutral class."""
+    imagenet = _imagenet(logit=7.0)
+    imagenet[0, list(indices)] = 7.0
+    return imagenet
+
+
+def test_the_head_answering_the_vetoing_category_is_not_vetoed():
+    verdict = judge(_clothes_head(), _partly(JERSEY), np.array([[0.0, 2.0, 0.0, 0.0]]), threshold=0.7)[0]
+    assert verdict.confident  # the head says 의류 and ImageNet sees a jersey: both agree
+    assert not verdict.expert
+    assert verdict.category == "recyclable/textile"
+    assert verdict.confidence > 0.7
+    # The same evidence with the head saying 종이 is refused, as before.
+    paper = judge(_clothes_head(), _partly(JERSEY), np.array([[2.0, 0.0, 0.0, 0.0]]), threshold=0.7)[0]
+    assert paper.abstention is Abstention.UNSEEN_CATEGORY
+
+
+def test_another_vetoing_category_still_refuses_the_heads_agreeing_answer():
+    verdict = judge(
+        _clothes_head(), _partly(JERSEY, PIZZA), np.array([[0.0, 2.0, 0.0, 0.0]]), threshold=0.7
+    )[0]
+    assert verdict.abstention is Abstention.UNSEEN_CATEGORY
+    assert verdict.unseen is not None
+    assert verdict.unseen[0] == "food"
+
+
+@pytest.mark.parametrize(
+    ("features", "abstention"),
+    [
+        ([0.0, 2.0, 0.0, 3.0], Abstention.UNFAMILIAR),  # off the training subspace
+        ([0.0, 0.3, 0.0, 0.0], Abstention.LOW_CONFIDENCE),  # leans 의류, but weakly
+    ],
+)
+def test_an_agreeing_answer_still_passes_the_remaining_checks(features, abstention):
+    verdict = judge(_clothes_head(), _partly(JERSEY), np.array([features]), threshold=0.7)[0]
+    assert verdict.abstention is abstention
 
 
 def test_weak_imagenet_evidence_does_not_block_an_answer():

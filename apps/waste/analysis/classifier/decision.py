@@ -8,8 +8,9 @@ exactly the rule the API applies. The checks run in order; the first that fires 
 2. **expert answer**: ImageNet puts at least ``expert_answer`` on one category the head was never trained on
    (clothes and textiles, food, electronics, furniture, lamps …): that category is the answer.
 3. ``UNSEEN_CATEGORY``: some such category has more than its ``expert_veto`` (a level few in-domain photos
-   reach): the photo may be a shirt or food, so the head, which would force it into one of its six classes
-   (a folded shirt looks like paper to it), must not answer.
+   reach) and is not the head's best category: the photo may be a shirt or food, so the head, which would
+   force it into one of its classes (a folded shirt looks like paper to it), must not answer. When the only
+   such category is the head's own (the head says 의류 and ImageNet sees clothes), the checks go on.
 4. ``UNFAMILIAR``: the photo's features lie too far outside the subspace of the training photos.
 5. ``LOW_CONFIDENCE``: the calibrated probability of the best category is below the threshold.
 
@@ -117,6 +118,14 @@ def judge(
     return [verdict for verdict in verdicts if verdict is not None]
 
 
+def _vetoed(head: Head, masses: Array, head_category: str) -> bool:
+    """Whether some expert category has more than its veto level and is not what the head answers: a shirt
+    the head calls 의류 while ImageNet sees clothes is no reason to refuse (the rest of the checks still
+    apply), a shirt the head calls 종이 is."""
+    vetoing = {head.expert_categories[i] for i in np.flatnonzero(masses > head.expert_veto)}
+    return bool(vetoing - {head_category})
+
+
 def _judge_rows(
     head: Head, imagenet_logits: FloatInput, features: FloatInput, threshold: float
 ) -> list[Verdict]:
@@ -136,7 +145,7 @@ def _judge_rows(
             abstention: Abstention | None = Abstention.NOT_WASTE
         elif unseen[1] >= head.expert_answer[strongest]:
             abstention, expert, categories = None, True, [unseen]
-        elif (experts[row] > head.expert_veto).any():
+        elif _vetoed(head, experts[row], categories[0][0]):
             abstention = Abstention.UNSEEN_CATEGORY
             vetoing = int(np.argmax(experts[row] / head.expert_veto))
             unseen = (head.expert_categories[vetoing], float(experts[row, vetoing]))
