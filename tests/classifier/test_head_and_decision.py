@@ -170,9 +170,8 @@ def test_the_head_answering_the_vetoing_category_is_not_vetoed():
 
 
 def test_another_vetoing_category_still_refuses_the_heads_agreeing_answer():
-    verdict = judge(
-        _clothes_head(), _partly(JERSEY, PIZZA), np.array([[0.0, 2.0, 0.0, 0.0]]), threshold=0.7
-    )[0]
+    clothes = np.array([[0.0, 2.0, 0.0, 0.0]])
+    verdict = judge(_clothes_head(), _partly(JERSEY, PIZZA), clothes, threshold=0.7)[0]
     assert verdict.abstention is Abstention.UNSEEN_CATEGORY
     assert verdict.unseen is not None
     assert verdict.unseen[0] == "food"
