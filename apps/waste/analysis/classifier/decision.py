@@ -118,12 +118,14 @@ def judge(
     return [verdict for verdict in verdicts if verdict is not None]
 
 
-def _vetoed(head: Head, masses: Array, head_category: str) -> bool:
-    """Whether some expert category has more than its veto level and is not what the head answers: a shirt
-    the head calls 의류 while ImageNet sees clothes is no reason to refuse (the rest of the checks still
-    apply), a shirt the head calls 종이 is."""
-    vetoing = {head.expert_categories[i] for i in np.flatnonzero(masses > head.expert_veto)}
-    return bool(vetoing - {head_category})
+def _vetoing(head: Head, masses: Array, head_category: str) -> int | None:
+    """The expert category furthest above its veto level that is not what the head answers, if any: a
+    shirt the head calls 의류 while ImageNet sees clothes is no reason to refuse (the rest of the checks
+    still apply), a shirt the head calls 종이 is."""
+    agrees = np.array([category == head_category for category in head.expert_categories])
+    ratios = np.where(agrees, 0.0, masses / head.expert_veto)
+    strongest = int(np.argmax(ratios))
+    return strongest if ratios[strongest] > 1.0 else None
 
 
 def _judge_rows(
@@ -145,9 +147,8 @@ def _judge_rows(
             abstention: Abstention | None = Abstention.NOT_WASTE
         elif unseen[1] >= head.expert_answer[strongest]:
             abstention, expert, categories = None, True, [unseen]
-        elif _vetoed(head, experts[row], categories[0][0]):
+        elif (vetoing := _vetoing(head, experts[row], categories[0][0])) is not None:
             abstention = Abstention.UNSEEN_CATEGORY
-            vetoing = int(np.argmax(experts[row] / head.expert_veto))
             unseen = (head.expert_categories[vetoing], float(experts[row, vetoing]))
         elif residuals[row] > head.residual_ceiling:
             abstention = Abstention.UNFAMILIAR
